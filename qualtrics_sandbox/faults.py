@@ -1,0 +1,179 @@
+"""Fault injection and per-request knobs of the sandbox.
+
+One :class:`Faults` object holds the faults in force. ``POST /_sandbox/faults`` replaces them: the
+posted keys override the values the server was started with, keys left out fall back to those start
+values, and ``{}`` resets everything to the start values (no faults).
+
+Draws are reproducible from ``seed``: one ``random.Random(seed)`` is re-created on every configure,
+and exactly one uniform draw is taken per faultable request (``/API/v3/*`` and ``/oauth2/*``, never
+``/_sandbox/*``) plus one per export start (for ``export_failed``), in the order the requests
+arrive. The same request sequence therefore meets the same faults whatever the probabilities are.
+
+The request draw ``u`` is split into consecutive bands ``[0, http_429)``, ``[.., + http_5xx)``,
+``[.., + connection_reset)``; the position inside a band picks the variant (500/503/504, and for
+file downloads whether the connection drops before the response or in the middle of the body).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+PROBABILITY_KEYS = ("http_429", "http_5xx", "connection_reset", "export_failed")
+#: Knobs that may also be set through the faults endpoint (they override the start-up knobs).
+KNOB_KEYS = (
+    "export_seconds",
+    "export_polls",
+    "retry_after_seconds",
+    "token_ttl_seconds",
+    "latency_ms",
+    "response_pending_seconds",
+)
+ALL_KEYS = (*PROBABILITY_KEYS, *KNOB_KEYS, "seed")
+
+#: Start-up defaults used when neither the server knobs nor the posted faults say otherwise.
+DEFAULTS: dict[str, Any] = {
+    "http_429": 0.0,
+    "http_5xx": 0.0,
+    "connection_reset": 0.0,
+    "export_failed": 0.0,
+    "export_seconds": 0.0,
+    "export_polls": 1,
+    "retry_after_seconds": None,
+    "token_ttl_seconds": 3600,
+    "latency_ms": 0.0,
+    "response_pending_seconds": 0.0,
+    "seed": 0,
+}
+
+
+class FaultConfigError(ValueError):
+    """The posted fault configuration is invalid."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault chosen for one request.
+
+    kind: ``"http_429"``, ``"http_5xx"`` or ``"connection_reset"``. ``status`` is the HTTP status
+    for the HTTP faults. ``fraction`` in [0, 1) is where a reset hits a file download: below 0.5 the
+    connection is dropped before any byte is sent, otherwise after ``(fraction - 0.5) * 2`` of the
+    body.
+    """
+
+    kind: str
+    status: int = 0
+    fraction: float = 0.0
+
+
+def _validate(spec: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise FaultConfigError("faults must be a JSON object")
+    unknown = sorted(set(spec) - set(ALL_KEYS))
+    if unknown:
+        raise FaultConfigError(
+            f"unknown fault keys: {', '.join(unknown)}; known: {', '.join(ALL_KEYS)}"
+        )
+    out: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key in PROBABILITY_KEYS:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                raise FaultConfigError(f"{key} must be a probability between 0 and 1")
+            out[key] = float(value)
+        elif key == "seed":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise FaultConfigError("seed must be an integer")
+            out[key] = value
+        elif key == "export_polls":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise FaultConfigError("export_polls must be an integer >= 0")
+            out[key] = value
+        elif key == "retry_after_seconds" and value is None:
+            out[key] = None
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise FaultConfigError(f"{key} must be a number >= 0")
+            if key == "token_ttl_seconds" and value <= 0:
+                raise FaultConfigError("token_ttl_seconds must be > 0")
+            out[key] = value
+    return out
+
+
+class Faults:
+    """The faults and per-request knobs in force, with the seeded RNG that decides them."""
+
+    def __init__(self, baseline: dict[str, Any] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._baseline = {**DEFAULTS, **_validate(baseline or {})}
+        self._config: dict[str, Any] = {}
+        self._rng = random.Random()
+        self.fired: dict[str, int] = {}
+        self.configure({})
+
+    def configure(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Replace the faults in force (``{}`` resets to the start-up values); returns the new
+        config."""
+        checked = _validate(spec)
+        config = {**self._baseline, **checked}
+        bands = config["http_429"] + config["http_5xx"] + config["connection_reset"]
+        if bands > 1.0 + 1e-9:
+            raise FaultConfigError("http_429 + http_5xx + connection_reset must not exceed 1")
+        with self._lock:
+            self._config = config
+            self._rng = random.Random(config["seed"])
+            self.fired = {}
+            return dict(config)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._config)
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._config[key]
+
+    def set_baseline(self, key: str, value: Any) -> None:
+        """Change a start-up value (and the value in force)."""
+        checked = _validate({key: value})
+        with self._lock:
+            self._baseline.update(checked)
+            self._config.update(checked)
+
+    def draw_request(self, *, is_file_download: bool = False) -> Fault | None:
+        """Decide the fault for one faultable request (exactly one RNG draw)."""
+        with self._lock:
+            u = self._rng.random()
+            p429 = self._config["http_429"]
+            p5xx = self._config["http_5xx"]
+            preset = self._config["connection_reset"]
+            fault: Fault | None = None
+            if u < p429:
+                fault = Fault("http_429", 429)
+            elif u < p429 + p5xx:
+                frac = (u - p429) / p5xx
+                fault = Fault("http_5xx", 500 if frac < 1 / 3 else 503 if frac < 2 / 3 else 504)
+            elif u < p429 + p5xx + preset:
+                frac = (u - p429 - p5xx) / preset
+                fault = Fault("connection_reset", 0, frac if is_file_download else 0.0)
+            if fault is not None:
+                name = fault.kind if fault.kind != "http_5xx" else f"http_{fault.status}"
+                self.fired[name] = self.fired.get(name, 0) + 1
+            return fault
+
+    def draw_export_failed(self) -> bool:
+        """Decide whether a new export job fails (exactly one RNG draw)."""
+        with self._lock:
+            failed = self._rng.random() < self._config["export_failed"]
+            if failed:
+                self.fired["export_failed"] = self.fired.get("export_failed", 0) + 1
+            return failed
+
+    def fired_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.fired)
