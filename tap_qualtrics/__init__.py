@@ -1,0 +1,1 @@
+"""tap-qualtrics: a Singer tap for Qualtrics (surveys, questions, responses, users) on the Meltano SDK."""

@@ -1,0 +1,202 @@
+"""Qualtrics credentials: the API token header, or OAuth client credentials with one token per run.
+
+One authenticator serves every stream of a run (the SDK's default is one per stream, i.e. one token
+request per stream). The OAuth token is refreshed shortly before it expires, and once more when
+Qualtrics rejects it anyway (clock skew, revocation), before the request is retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import logging
+import threading
+import time
+
+import requests
+from singer_sdk.authenticators import APIKeyAuthenticator, OAuthAuthenticator
+
+from tap_qualtrics._compat import override
+from tap_qualtrics.errors import QualtricsAuthError, qualtrics_error_detail
+from tap_qualtrics.retry import RetryPolicy
+from tap_qualtrics.settings import Settings
+
+API_TOKEN_HEADER = "X-API-TOKEN"
+REFRESH_MARGIN_SECONDS = 60.0
+REFRESH_MARGIN_FRACTION = 0.1
+RETRIABLE_TOKEN_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+logger = logging.getLogger("tap-qualtrics.auth")
+
+
+class ClientCredentialsAuthenticator(OAuthAuthenticator):
+    """``POST {base}/oauth2/token`` with HTTP Basic auth and ``grant_type=client_credentials``."""
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scopes: tuple[str, ...],
+        timeout: float,
+        retry_policy: RetryPolicy,
+    ) -> None:
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+        self._token_request_headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
+        super().__init__(
+            auth_endpoint=token_url,
+            oauth_scopes=" ".join(scopes),
+            client_id=client_id,
+            client_secret=client_secret,
+            oauth_headers=self._token_request_headers,
+        )
+        self._timeout = timeout
+        self._retry_policy = retry_policy
+        self._token_session = requests.Session()
+        self._lock = threading.RLock()
+        self._refresh_is_after_rejection = False
+        self._token_from_rejection: str | None = None
+        self.token_requests = 0
+
+    @property
+    @override
+    def oauth_request_body(self) -> dict:
+        body = {"grant_type": "client_credentials"}
+        if self.oauth_scopes:
+            body["scope"] = self.oauth_scopes
+        return body
+
+    @override
+    def is_token_valid(self) -> bool:
+        """Valid until shortly before expiry, so a long request never starts with a dying token."""
+        if self.access_token is None or self.last_refreshed is None:
+            return False
+        if self.expires_in is None:
+            return True
+        margin = min(REFRESH_MARGIN_SECONDS, self.expires_in * REFRESH_MARGIN_FRACTION)
+        age = (_utc_now() - self.last_refreshed).total_seconds()
+        return age < self.expires_in - margin
+
+    @override
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            if not self.is_token_valid():
+                self.update_access_token()
+            request.headers["Authorization"] = f"Bearer {self.access_token}"
+        return request
+
+    def forget_rejected_token(self, request: requests.PreparedRequest) -> bool:
+        """Called on a 401: drop the token the request carried. ``True`` means "refresh and retry".
+
+        A token that was itself fetched because of a rejection is not replaced again: two rejections
+        in a row mean the credentials, not the token's age, are the problem.
+        """
+        sent = _bearer_token(request)
+        with self._lock:
+            if sent is None:
+                return False
+            if sent != self.access_token:
+                return True  # someone already replaced it
+            if sent == self._token_from_rejection:
+                return False
+            logger.info("Qualtrics rejected the OAuth access token before its expiry; requesting a new one")
+            self.access_token = None
+            self.last_refreshed = None
+            self._refresh_is_after_rejection = True
+            return True
+
+    def note_accepted(self, request: requests.PreparedRequest) -> None:
+        """A success with the current token: a later rejection may be refreshed again."""
+        if self._token_from_rejection is not None and _bearer_token(request) == self._token_from_rejection:
+            with self._lock:
+                self._token_from_rejection = None
+
+    @override
+    def update_access_token(self) -> None:
+        """Fetch a token (with timeout and retries); failures become one clear sentence."""
+        logger.info("Requesting an OAuth access token")
+        requested_at = _utc_now()
+        response = self._post_token_request()
+        try:
+            token = response.json()
+            self.access_token = str(token["access_token"])
+        except (ValueError, KeyError, TypeError):
+            raise QualtricsAuthError(
+                "The Qualtrics OAuth endpoint answered without an access_token."
+            ) from None
+        expires_in = token.get("expires_in")
+        self.expires_in = float(expires_in) if expires_in is not None else None
+        self.last_refreshed = requested_at
+        self._token_from_rejection = self.access_token if self._refresh_is_after_rejection else None
+        self._refresh_is_after_rejection = False
+
+    def _post_token_request(self) -> requests.Response:
+        for attempt in range(1, self._retry_policy.max_attempts + 1):
+            self.token_requests += 1
+            response: requests.Response | None = None
+            try:
+                response = self._token_session.post(
+                    self.auth_endpoint,
+                    headers=self._token_request_headers,
+                    data=self.oauth_request_payload,
+                    timeout=self._timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if attempt == self._retry_policy.max_attempts:
+                    msg = f"Could not reach the Qualtrics OAuth endpoint ({type(error).__name__})."
+                    raise QualtricsAuthError(msg) from None
+            else:
+                if response.ok:
+                    return response
+                if response.status_code not in RETRIABLE_TOKEN_STATUSES or (
+                    attempt == self._retry_policy.max_attempts
+                ):
+                    raise QualtricsAuthError(_token_failure_sentence(response), status=response.status_code)
+            time.sleep(self._retry_policy.wait_seconds(attempt, response))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _token_failure_sentence(response: requests.Response) -> str:
+    code, message = qualtrics_error_detail(response)
+    detail = ": ".join(part for part in (code, message and message.rstrip(".")) if part)
+    detail = f" ({detail})" if detail else ""
+    if response.status_code == 401:
+        return (
+            f"Qualtrics rejected the OAuth client credentials{detail} — check client_id, client_secret "
+            "and data_center."
+        )
+    if code == "invalid_scope":
+        return (
+            f"Qualtrics refused the requested OAuth scopes{detail} — grant them to the OAuth client or "
+            "set oauth_scopes."
+        )
+    return f"Qualtrics refused the OAuth token request with HTTP {response.status_code}{detail}."
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _bearer_token(request: requests.PreparedRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def build_authenticator(
+    settings: Settings, scopes: tuple[str, ...]
+) -> APIKeyAuthenticator | ClientCredentialsAuthenticator:
+    """The one authenticator of a run, from checked settings."""
+    if not settings.uses_oauth:
+        assert settings.api_token is not None
+        return APIKeyAuthenticator(key=API_TOKEN_HEADER, value=settings.api_token, location="header")
+    assert settings.client_id is not None and settings.client_secret is not None
+    return ClientCredentialsAuthenticator(
+        token_url=settings.token_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        scopes=settings.oauth_scopes or scopes,
+        timeout=settings.request_timeout,
+        retry_policy=RetryPolicy(settings.max_retries, settings.retry_delay),
+    )

@@ -1,0 +1,273 @@
+"""The base stream: Qualtrics' envelope and paging, the run's one authenticator, retries and timeouts.
+
+Every request the tap makes goes through here, so timeouts, retries (429 with ``Retry-After``, 5xx,
+connection errors), the OAuth refresh-on-401 and the one-sentence error messages apply everywhere,
+including the export engine's polls and downloads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Generator, Iterator, Mapping
+from http import HTTPStatus
+from typing import IO, TYPE_CHECKING, Any, ClassVar
+from urllib.parse import ParseResult, urlparse, urlsplit
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.pagination import BaseHATEOASPaginator
+
+from tap_qualtrics._compat import override
+from tap_qualtrics.auth import ClientCredentialsAuthenticator
+from tap_qualtrics.errors import (
+    AccessTokenRejected,
+    QualtricsAPIError,
+    QualtricsAuthError,
+    TransientQualtricsError,
+    describe_failure,
+    endpoint_of,
+    qualtrics_error_detail,
+)
+from tap_qualtrics.retry import RetryPolicy
+from tap_qualtrics.timestamps import normalize_or_none, normalize_timestamp
+
+if TYPE_CHECKING:
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+    from singer_sdk.tap_base import Tap
+
+    from tap_qualtrics.run import SyncRun
+
+DOWNLOAD_CHUNK_BYTES = 1 << 20
+
+
+class NextPageLinkPaginator(BaseHATEOASPaginator):
+    """Qualtrics lists carry the next page as an absolute URL in ``result.nextPage`` (``null`` at the end)."""
+
+    @override
+    def get_next_url(self, response: requests.Response) -> str | None:
+        result = response.json().get("result")
+        next_page = result.get("nextPage") if isinstance(result, dict) else None
+        return str(next_page) if next_page else None
+
+
+class QualtricsStream(RESTStream[ParseResult | None]):
+    """Base for every Qualtrics stream of the tap."""
+
+    records_jsonpath = "$.result.elements[*]"
+    #: OAuth scopes this stream's requests need (the default ``oauth_scopes`` is their union).
+    required_scopes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, tap: Tap, *, run: SyncRun) -> None:
+        self.run = run
+        self._warned_foreign_next_page = False
+        super().__init__(tap)
+
+    # -- where and how to ask -------------------------------------------------------------------------
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return self.run.settings.api_root
+
+    @property
+    @override
+    def authenticator(self) -> Any:
+        return self.run.authenticator
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return self.run.settings.request_timeout
+
+    @property
+    @override
+    def http_headers(self) -> dict:
+        return {"Accept": "application/json"}
+
+    @override
+    def get_new_paginator(self) -> NextPageLinkPaginator:
+        return NextPageLinkPaginator()
+
+    @override
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        if page.next_page_token is not None:
+            # The link already holds every query parameter: follow it verbatim, adding none.
+            request.url = self._on_configured_host(page.next_page_token)
+            request.params = {}
+        return request
+
+    def _on_configured_host(self, link: ParseResult) -> str:
+        """Keep credentials on the configured host even if a link names another one."""
+        ours = urlsplit(self.url_base)
+        if (link.scheme, link.netloc) != (ours.scheme, ours.netloc):
+            if not self._warned_foreign_next_page:
+                self.logger.warning(
+                    "Qualtrics returned a nextPage link on another host; following it on ours"
+                )
+                self._warned_foreign_next_page = True
+            link = link._replace(scheme=ours.scheme, netloc=ours.netloc)
+        return link.geturl()
+
+    # -- retries ---------------------------------------------------------------------------------------
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        settings = self.run.settings
+        return RetryPolicy(settings.max_retries, settings.retry_delay)
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return self.retry_policy.max_attempts
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, None, None]:
+        """``Retry-After`` when given, else ``retry_delay`` doubling per retry (a fresh count per request)."""
+        retry_numbers = itertools.count(1)
+        policy = self.retry_policy
+        return self.backoff_runtime(
+            value=lambda error: policy.wait_seconds(next(retry_numbers), getattr(error, "response", None))
+        )
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        """Up to 10% extra (never less: ``Retry-After`` is a minimum)."""
+        return value + random.uniform(0, min(1.0, value * 0.1)) if value > 0 else 0.0
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        error = details.get("exception")
+        request = (details.get("args") or (None,))[0]
+        target = (
+            f"{request.method} {urlsplit(request.url).path}"
+            if isinstance(request, requests.PreparedRequest)
+            else self.name
+        )
+        self.logger.warning(
+            "Retrying %s in %.1f s (attempt %d of %d): %s",
+            target,
+            details.get("wait") or 0.0,
+            details.get("tries", 0) + 1,
+            self.backoff_max_tries(),
+            self.run.redact(str(error)) if error else "no response",
+        )
+
+    @override
+    def request_decorator(self, func: Callable) -> Callable:
+        """SDK retries, plus one retry with a fresh OAuth token when Qualtrics rejects the old one."""
+        retrying = super().request_decorator(func)
+
+        def send_with_token_refresh(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return retrying(*args, **kwargs)
+            except AccessTokenRejected:
+                return retrying(*args, **kwargs)
+
+        return send_with_token_refresh
+
+    # -- responses -------------------------------------------------------------------------------------
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        authenticator = self.authenticator
+        uses_oauth = isinstance(authenticator, ClientCredentialsAuthenticator)
+        if status < HTTPStatus.BAD_REQUEST:
+            if uses_oauth:
+                authenticator.note_accepted(response.request)
+            return
+        message = self.response_error_message(response)
+        if status == HTTPStatus.UNAUTHORIZED:
+            if uses_oauth and authenticator.forget_rejected_token(response.request):
+                raise AccessTokenRejected(message)
+            raise QualtricsAuthError(message, status=status)
+        if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise TransientQualtricsError(message, response)
+        code, _ = qualtrics_error_detail(response)
+        raise QualtricsAPIError(message, status=status, error_code=code)
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        """Endpoint plus Qualtrics' errorCode/errorMessage; never the body or headers."""
+        uses_oauth = isinstance(self.authenticator, ClientCredentialsAuthenticator)
+        return self.run.redact(describe_failure(response, uses_oauth=uses_oauth))
+
+    # -- direct requests (details, export engine) --------------------------------------------------------
+
+    def request_result(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        """Send one request to ``/API/v3{path}`` and return the envelope's ``result`` object."""
+        prepared = self.build_prepared_request(
+            method=method, url=self.url_base + path, headers=self.http_headers, json=body
+        )
+        response = self.request_decorator(self._send)(prepared)
+        try:
+            result = response.json().get("result")
+        except (ValueError, AttributeError):
+            result = None
+        if not isinstance(result, dict):
+            msg = f"Qualtrics answered {endpoint_of(response)} without a result object."
+            raise QualtricsAPIError(msg, status=response.status_code)
+        return result
+
+    def list_elements(self, path: str) -> Iterator[Mapping[str, Any]]:
+        """Every element of a Qualtrics list at ``/API/v3{path}``, following ``nextPage`` links."""
+        url: str | None = self.url_base + path
+        seen: set[str] = set()
+        while url:
+            if url in seen:
+                msg = f"Qualtrics returned a nextPage link that loops back ({urlsplit(url).path})."
+                raise QualtricsAPIError(msg)
+            seen.add(url)
+            prepared = self.build_prepared_request(method="GET", url=url, headers=self.http_headers)
+            response = self.request_decorator(self._send)(prepared)
+            result = response.json().get("result") or {}
+            yield from result.get("elements") or []
+            next_page = result.get("nextPage")
+            url = self._on_configured_host(urlparse(str(next_page))) if next_page else None
+
+    def download(self, path: str, destination: IO[bytes]) -> None:
+        """Stream ``/API/v3{path}`` into ``destination``; a broken transfer restarts from the beginning."""
+        prepared = self.build_prepared_request(method="GET", url=self.url_base + path, headers={})
+
+        def fetch_into_destination(request: requests.PreparedRequest) -> None:
+            destination.seek(0)
+            destination.truncate()
+            with self._send(request, stream=True) as response:
+                for chunk in response.iter_content(DOWNLOAD_CHUNK_BYTES):
+                    destination.write(chunk)
+
+        self.request_decorator(fetch_into_destination)(prepared)
+
+    def _send(self, request: requests.PreparedRequest, *, stream: bool = False) -> requests.Response:
+        authenticated = self.authenticator(request)
+        response = self.requests_session.send(
+            authenticated, timeout=self.timeout, stream=stream, allow_redirects=self.allow_redirects
+        )
+        try:
+            self.validate_response(response)
+        except Exception:
+            response.close()
+            raise
+        return response
+
+    # -- bookmarks in the tap's one timestamp form -----------------------------------------------------
+
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> str | None:
+        """The run's start, in the same string form as every bookmark (the SDK compares strings)."""
+        return (
+            self.run.started_at_text if self.replication_key and self.is_timestamp_replication_key else None
+        )
+
+    @override
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        return max(normalize_timestamp(value) or "", normalize_timestamp(start_date_value) or "")
+
+    def starting_timestamp(self, context: Context | None) -> str | None:
+        """Where this partition's sync starts: max(bookmark, start_date) in the tap's timestamp form."""
+        return normalize_or_none(self.get_starting_replication_key_value(context))

@@ -1,0 +1,63 @@
+"""Lenient conversions for Qualtrics values, which mix real JSON types with their string spellings.
+
+A value that cannot be read becomes ``None`` rather than failing the sync or breaking the schema.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+from typing import Any
+
+
+def to_int(value: Any) -> int | None:
+    """``12``, ``"12"``, ``12.0`` -> 12; anything else -> ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = decimal.Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def to_bool(value: Any) -> bool | None:
+    """``true``/``"true"``/``1``/``"1"`` -> True and their opposites -> False; else ``None``."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value) if value in (0, 1) else None
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in {"true", "1"}:
+            return True
+        if lowered in {"false", "0"}:
+            return False
+    return None
+
+
+def to_number(value: Any) -> decimal.Decimal | int | float | None:
+    """A JSON number, or a numeric string (kept exact as ``Decimal``); else ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    try:
+        number = decimal.Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def to_text(value: Any) -> str | None:
+    """Strings stay; numbers become their text; empty strings become ``None``."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value)
+    return text if text != "" else None

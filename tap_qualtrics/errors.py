@@ -1,0 +1,111 @@
+"""Qualtrics failures as one clear sentence each, with no headers, tokens or response bodies in them.
+
+Qualtrics puts ``errorCode``/``errorMessage`` in ``meta.error``; the OAuth endpoint uses the standard
+``error``/``error_description``. Bodies are never copied wholesale: they can echo request data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+MAX_MESSAGE_CHARS = 300
+
+
+class QualtricsAPIError(FatalAPIError):
+    """A request Qualtrics refused for good (4xx other than 429, or retries used up)."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+
+
+class QualtricsAuthError(QualtricsAPIError):
+    """The credentials themselves were refused: no survey can succeed, so the run stops."""
+
+
+class AccessTokenRejected(FatalAPIError):
+    """An OAuth access token was refused; the caller refreshes it and tries once more."""
+
+
+class TransientQualtricsError(RetriableAPIError):
+    """HTTP 429 or 5xx: worth retrying (the response is kept for ``Retry-After``)."""
+
+
+class Redactor:
+    """Replaces known secret values in text that leaves the tap (log lines, exception messages)."""
+
+    def __init__(self, secrets: Iterable[object]) -> None:
+        texts = {str(s) for s in secrets if s is not None and not isinstance(s, (dict, list))}
+        self._secrets = sorted((s for s in texts if len(s) >= 4), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def qualtrics_error_detail(response: requests.Response) -> tuple[str | None, str | None]:
+    """``(errorCode, errorMessage)`` from a Qualtrics or OAuth error body, if it has them."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    meta = body.get("meta")
+    error = meta.get("error") if isinstance(meta, dict) else None
+    if isinstance(error, dict):
+        return _text(error.get("errorCode")), _text(error.get("errorMessage"))
+    if "error" in body:  # OAuth token endpoint
+        return _text(body.get("error")), _text(body.get("error_description"))
+    return None, None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text[:MAX_MESSAGE_CHARS] + ("…" if len(text) > MAX_MESSAGE_CHARS else "")
+
+
+def endpoint_of(response: requests.Response) -> str:
+    """``GET /API/v3/surveys/SV_x`` — method and path only (queries can carry paging cursors)."""
+    method = response.request.method if response.request is not None else "GET"
+    return f"{method} {urlsplit(response.url).path or '/'}"
+
+
+def _in_parentheses(code: str | None, message: str | None) -> str:
+    parts = [part for part in (code, message.rstrip(".") if message else None) if part]
+    return f" ({': '.join(parts)})" if parts else ""
+
+
+def describe_failure(response: requests.Response, *, uses_oauth: bool) -> str:
+    """One sentence naming the endpoint and Qualtrics' own error code and message."""
+    status = response.status_code
+    code, message = qualtrics_error_detail(response)
+    endpoint = endpoint_of(response)
+    if status == HTTPStatus.UNAUTHORIZED:
+        if uses_oauth:
+            return (
+                f"Qualtrics rejected the OAuth access token{_in_parentheses(code, None)} on {endpoint} — "
+                "check client_id, client_secret and data_center (an OAuth token only works at the data "
+                "center that issued it)."
+            )
+        code_part = _in_parentheses(code, None)
+        return f"Qualtrics rejected the API token{code_part} — check api_token and data_center."
+    detail = _in_parentheses(code, message)
+    if status == HTTPStatus.FORBIDDEN:
+        hint = "the OAuth client's scopes" if uses_oauth else "the permissions of the API token's user"
+        return f"Qualtrics refused {endpoint} with HTTP 403{detail} — check {hint}."
+    if status == HTTPStatus.NOT_FOUND:
+        return (
+            f"Qualtrics answered {endpoint} with HTTP 404{detail} — it does not exist or is not shared "
+            "with these credentials."
+        )
+    return f"Qualtrics answered {endpoint} with HTTP {status}{detail}."

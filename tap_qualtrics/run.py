@@ -1,0 +1,94 @@
+"""What the streams of one tap run share: checked settings, the one authenticator, the failure ledger.
+
+Created once per :class:`~tap_qualtrics.tap.TapQualtrics` instance (never a process-wide singleton, so
+several taps with different configs can live in one test process).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from singer_sdk.authenticators import APIKeyAuthenticator
+
+from tap_qualtrics.auth import ClientCredentialsAuthenticator, build_authenticator
+from tap_qualtrics.errors import Redactor
+from tap_qualtrics.settings import Settings, parse_settings
+from tap_qualtrics.timestamps import format_timestamp, window_end
+
+logger = logging.getLogger("tap-qualtrics")
+
+
+@dataclass(frozen=True)
+class SurveyFailure:
+    """One survey whose responses could not be synced this run (its bookmark was kept)."""
+
+    survey_id: str
+    reason: str
+
+
+@dataclass
+class FailureLedger:
+    """Surveys that failed during the run; reported together, once, when the run ends."""
+
+    failures: list[SurveyFailure] = field(default_factory=list)
+
+    def record(self, survey_id: str, reason: str) -> None:
+        self.failures.append(SurveyFailure(survey_id, reason))
+
+    def __bool__(self) -> bool:
+        return bool(self.failures)
+
+    def summary(self) -> str:
+        """One sentence naming every failed survey."""
+        count = len(self.failures)
+        noun = "survey" if count == 1 else "surveys"
+        listed = "; ".join(f"{f.survey_id} ({f.reason.rstrip('.')})" for f in self.failures)
+        return (
+            f"Responses of {count} {noun} could not be synced and keep their bookmarks for the next "
+            f"run: {listed}."
+        )
+
+
+class SyncRun:
+    """Per-run shared state. Settings are parsed lazily so that discovery works without credentials."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        started_at: datetime.datetime,
+        required_scopes: Callable[[], tuple[str, ...]],
+    ) -> None:
+        self._config = config
+        self._required_scopes = required_scopes
+        self.started_at = started_at
+        self.failures = FailureLedger()
+
+    @cached_property
+    def settings(self) -> Settings:
+        return parse_settings(self._config)
+
+    @cached_property
+    def authenticator(self) -> APIKeyAuthenticator | ClientCredentialsAuthenticator:
+        return build_authenticator(self.settings, self._required_scopes())
+
+    @cached_property
+    def redact(self) -> Redactor:
+        """Scrubs this run's secrets from any text that leaves the tap."""
+        return Redactor(
+            [self._config.get("api_token"), self._config.get("client_id"), self._config.get("client_secret")]
+        )
+
+    @cached_property
+    def started_at_text(self) -> str:
+        return format_timestamp(self.started_at)
+
+    @cached_property
+    def export_window_end(self) -> str:
+        """Exclusive end of every survey's export window this run (run start minus the safety lag)."""
+        return window_end(self.started_at, self.settings.export_safety_lag)

@@ -1,0 +1,344 @@
+"""Tap settings: the advertised JSON schema and the checks that turn a config into usable values.
+
+The SDK validates types against the JSON schema; everything that needs judgement (credentials, hosts,
+dates) is checked here so that a bad config fails with one sentence that says what to fix, before any
+request is made. Messages never echo a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_qualtrics.selection import SurveySelection
+from tap_qualtrics.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
+
+API_PATH = "/API/v3"
+TOKEN_PATH = "/oauth2/token"
+
+DEFAULT_REQUEST_TIMEOUT = 300
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_RETRY_DELAY = 2
+DEFAULT_EXPORT_POLL_INTERVAL = 2
+DEFAULT_EXPORT_TIMEOUT = 3600
+DEFAULT_EXPORT_SAFETY_LAG = 60
+
+# "iad1", "fra1", "eu", or an organization host prefix "org.dc" (e.g. "conjoint.co1").
+_DATA_CENTER_ID = r"(?:[a-z]{2,4}\d{1,2}|eu)"
+_ORG_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DATA_CENTER_PATTERN = re.compile(rf"(?:{_ORG_LABEL}\.)?{_DATA_CENTER_ID}")
+_SURVEY_ID_ENTRY = re.compile(r"[A-Za-z0-9_*?\[\]!-]+")
+_HARMLESS_TO_ECHO = re.compile(r"[A-Za-z0-9._/-]{1,80}")
+
+CONFIG_JSONSCHEMA = th.PropertiesList(
+    th.Property(
+        "api_token",
+        th.StringType,
+        secret=True,
+        description="Qualtrics API token, sent as X-API-TOKEN. Give this or client_id + client_secret.",
+    ),
+    th.Property(
+        "client_id",
+        th.StringType,
+        secret=True,
+        description="OAuth client ID (client credentials grant); use with client_secret, not api_token.",
+    ),
+    th.Property(
+        "client_secret",
+        th.StringType,
+        secret=True,
+        description="OAuth client secret, sent with client_id as HTTP Basic auth to /oauth2/token.",
+    ),
+    th.Property(
+        "oauth_scopes",
+        th.ArrayType(th.StringType),
+        description=(
+            "OAuth scopes to request. Default: what the selected streams need "
+            "(read:surveys, read:survey_responses, read:users)."
+        ),
+    ),
+    th.Property(
+        "data_center",
+        th.StringType,
+        description=(
+            "Qualtrics data center ID, e.g. iad1, fra1, ca1, or an organization host prefix such as "
+            "myorg.iad1; requests go to https://{data_center}.qualtrics.com."
+        ),
+        examples=["iad1", "fra1", "ca1", "myorg.iad1"],
+    ),
+    th.Property(
+        "base_url",
+        th.StringType,
+        description=(
+            "Overrides data_center with a full base URL (e.g. a proxy or the qualtrics-sandbox); a "
+            "trailing /API/v3 is accepted. Plain http:// is only allowed for loopback hosts."
+        ),
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description="Earliest response last-modified date to extract (ISO-8601).",
+    ),
+    th.Property(
+        "survey_ids",
+        th.ArrayType(th.StringType),
+        description=(
+            "Survey IDs or glob patterns (e.g. SV_abc*) to include in surveys, questions and responses. "
+            "Default: every survey the credentials can see."
+        ),
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_REQUEST_TIMEOUT,
+        description="Seconds to wait for any one HTTP request (connect and read).",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_MAX_RETRIES,
+        description="Retries of a request after HTTP 429, 5xx or a connection error.",
+    ),
+    th.Property(
+        "retry_delay",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_RETRY_DELAY,
+        description=(
+            "Seconds before the first retry; doubles with each further retry. "
+            "A Retry-After header from Qualtrics takes precedence."
+        ),
+    ),
+    th.Property(
+        "export_poll_interval_seconds",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_EXPORT_POLL_INTERVAL,
+        description="Seconds between the first polls of a response export; the interval grows to 30 s.",
+    ),
+    th.Property(
+        "export_timeout_seconds",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_EXPORT_TIMEOUT,
+        description="Give up on one survey's response export after this many seconds (retried next run).",
+    ),
+    th.Property(
+        "export_safety_lag_seconds",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_EXPORT_SAFETY_LAG,
+        description=(
+            "Each run exports responses modified up to its start time minus this lag, so responses "
+            "written while the run is going are picked up by the next run."
+        ),
+    ),
+).to_dict()
+
+
+class SettingsError(ConfigValidationError):
+    """A config that cannot work; the message is one sentence saying what to fix."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence, errors=[sentence])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Checked, typed settings. Secrets are left out of ``repr``."""
+
+    api_root: str
+    token_url: str
+    api_token: str | None = field(default=None, repr=False)
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    oauth_scopes: tuple[str, ...] | None = None
+    start_date: str | None = None
+    surveys: SurveySelection = field(default_factory=SurveySelection)
+    request_timeout: int = DEFAULT_REQUEST_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_delay: int = DEFAULT_RETRY_DELAY
+    export_poll_interval: int = DEFAULT_EXPORT_POLL_INTERVAL
+    export_timeout: int = DEFAULT_EXPORT_TIMEOUT
+    export_safety_lag: int = DEFAULT_EXPORT_SAFETY_LAG
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.api_token is None
+
+
+def parse_settings(config: Mapping[str, Any]) -> Settings:
+    """Check a config and build :class:`Settings`; raises :class:`SettingsError` with one sentence."""
+    api_token, client_id, client_secret = _credentials(config)
+    origin = _origin(config)
+    return Settings(
+        api_root=origin + API_PATH,
+        token_url=origin + TOKEN_PATH,
+        api_token=api_token,
+        client_id=client_id,
+        client_secret=client_secret,
+        oauth_scopes=_oauth_scopes(config.get("oauth_scopes")),
+        start_date=_start_date(config.get("start_date")),
+        surveys=_survey_selection(config.get("survey_ids")),
+        request_timeout=_whole_number(config, "request_timeout", DEFAULT_REQUEST_TIMEOUT, minimum=1),
+        max_retries=_whole_number(config, "max_retries", DEFAULT_MAX_RETRIES, minimum=0),
+        retry_delay=_whole_number(config, "retry_delay", DEFAULT_RETRY_DELAY, minimum=0),
+        export_poll_interval=_whole_number(
+            config, "export_poll_interval_seconds", DEFAULT_EXPORT_POLL_INTERVAL, minimum=0
+        ),
+        export_timeout=_whole_number(config, "export_timeout_seconds", DEFAULT_EXPORT_TIMEOUT, minimum=1),
+        export_safety_lag=_whole_number(
+            config, "export_safety_lag_seconds", DEFAULT_EXPORT_SAFETY_LAG, minimum=0
+        ),
+    )
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _credentials(config: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    api_token, client_id, client_secret = (
+        config.get("api_token"),
+        config.get("client_id"),
+        config.get("client_secret"),
+    )
+    has_token, has_id, has_secret = _present(api_token), _present(client_id), _present(client_secret)
+    if has_token and (has_id or has_secret):
+        raise SettingsError(
+            "Give either api_token or client_id and client_secret, not both: remove one of them."
+        )
+    if has_token:
+        return str(api_token).strip(), None, None
+    if has_id and has_secret:
+        return None, str(client_id).strip(), str(client_secret).strip()
+    if has_id or has_secret:
+        missing = "client_secret" if has_id else "client_id"
+        raise SettingsError(f"OAuth needs both client_id and client_secret, but {missing} is missing.")
+    raise SettingsError("No Qualtrics credentials: set api_token, or client_id and client_secret.")
+
+
+def _origin(config: Mapping[str, Any]) -> str:
+    """``scheme://host[:port][/prefix]`` that ``/API/v3`` and ``/oauth2/token`` hang off."""
+    base_url = config.get("base_url")
+    if _present(base_url):
+        return _origin_from_base_url(str(base_url).strip())
+    data_center = config.get("data_center")
+    if not _present(data_center):
+        raise SettingsError("Set data_center (for example iad1, fra1 or ca1) or base_url.")
+    text = str(data_center).strip().lower()
+    if not DATA_CENTER_PATTERN.fullmatch(text):
+        shown = f" {text!r}" if _HARMLESS_TO_ECHO.fullmatch(text) else ""
+        raise SettingsError(
+            f"data_center{shown} is not a Qualtrics data center ID: give only the ID, such as iad1, "
+            "fra1, ca1 or myorg.iad1 (no scheme, host name, slash, port or @), or use base_url."
+        )
+    return f"https://{text}.qualtrics.com"
+
+
+def _origin_from_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise SettingsError("base_url must be an http(s) URL such as https://iad1.qualtrics.com.")
+    if parts.username is not None or parts.password is not None:
+        raise SettingsError("base_url must not contain a user name or password; use the credential settings.")
+    if parts.query or parts.fragment:
+        raise SettingsError("base_url must not contain a query string or fragment.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise SettingsError(
+            "base_url uses plain http:// for a host that is not loopback; use https:// "
+            "(credentials must not cross the network unencrypted)."
+        )
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise SettingsError("base_url has an invalid port number.") from error
+    path = parts.path.rstrip("/")
+    if path.lower().endswith(API_PATH.lower()):
+        path = path[: -len(API_PATH)]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _oauth_scopes(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    scopes = tuple(str(scope).strip() for scope in value if str(scope).strip())
+    if not scopes:
+        raise SettingsError("oauth_scopes is empty; leave it out to request what the selected streams need.")
+    return scopes
+
+
+def _start_date(value: Any) -> str | None:
+    if not _present(value):
+        return None
+    try:
+        return format_timestamp(parse_timestamp(str(value)))
+    except InvalidTimestampError:
+        shown = f" {value!r}" if _HARMLESS_TO_ECHO.fullmatch(str(value)) else ""
+        raise SettingsError(
+            f"start_date{shown} is not an ISO-8601 date or timestamp, such as 2024-01-01T00:00:00Z."
+        ) from None
+
+
+def _survey_selection(value: Any) -> SurveySelection:
+    if value is None:
+        return SurveySelection()
+    entries = tuple(str(entry).strip() for entry in value)
+    if not entries:
+        raise SettingsError(
+            "survey_ids is empty; leave it out to sync every survey, or list survey IDs or patterns "
+            "such as SV_abc*."
+        )
+    for entry in entries:
+        if not _SURVEY_ID_ENTRY.fullmatch(entry):
+            shown = f" {entry!r}" if _HARMLESS_TO_ECHO.fullmatch(entry) else ""
+            raise SettingsError(
+                f"survey_ids entry{shown} is not a survey ID or glob pattern, such as SV_abc123 or SV_*."
+            )
+    return SurveySelection(entries)
+
+
+def _whole_number(config: Mapping[str, Any], name: str, default: int, *, minimum: int) -> int:
+    value = config.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value))
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number of at least {minimum}.") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be a whole number of at least {minimum}.")
+    return value
+
+
+_SCHEMA_ERROR = re.compile(r"(?P<problem>.+?) in config\[(?P<path>.+)\]$")
+_TYPE_PROBLEM = re.compile(r"(?P<value>.+) is not of type (?P<types>.+)$")
+
+
+def explain_schema_error(error: str) -> str:
+    """Rephrase a JSON-schema message of the SDK as a sentence that names the setting first."""
+    match = _SCHEMA_ERROR.fullmatch(error.strip())
+    if not match:
+        return error
+    setting = match["path"].replace("'", "").replace("][", ".")
+    problem = match["problem"]
+    typed = _TYPE_PROBLEM.fullmatch(problem)
+    if typed:
+        wanted = " or ".join(t.strip("' ") for t in typed["types"].split(",") if "null" not in t)
+        return f"{setting} must be of type {wanted}."
+    return f"{setting}: {problem}."

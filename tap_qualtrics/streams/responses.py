@@ -1,0 +1,193 @@
+"""``responses``: every selected survey's responses through the export API, incremental per survey.
+
+Partitions are the selected surveys of the *live* survey list, every run: a survey's responses change
+without its ``lastModified`` changing, so responses are never gated on the ``surveys`` bookmark.
+
+Each survey exports ``[bookmark, window end)`` sorted by last-modified date, so the bookmark follows the
+records as they are emitted (an interrupted run resumes where it stopped) and moves to the window end
+once the whole window was emitted. A survey whose export fails keeps its bookmark; the others go on, and
+the run reports the failures when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from singer_sdk import StreamSchema
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context, Record
+
+from tap_qualtrics._compat import override
+from tap_qualtrics.client import QualtricsStream
+from tap_qualtrics.coerce import to_bool, to_int, to_number, to_text
+from tap_qualtrics.errors import QualtricsAuthError
+from tap_qualtrics.exports import ExportTiming, ExportWindow, ResponseExporter
+from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.timestamps import api_timestamp, normalize_or_none
+
+# values key -> (column, conversion). Keys follow the JSON/NDJSON export (contract §5.4).
+METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "recordedDate": ("recorded_date", normalize_or_none),
+    "startDate": ("start_date", normalize_or_none),
+    "endDate": ("end_date", normalize_or_none),
+    "status": ("status", to_int),
+    "finished": ("finished", to_bool),
+    "progress": ("progress", to_int),
+    "duration": ("duration", to_int),
+    "ipAddress": ("ip_address", to_text),
+    "locationLatitude": ("location_latitude", to_number),
+    "locationLongitude": ("location_longitude", to_number),
+    "distributionChannel": ("distribution_channel", to_text),
+    "userLanguage": ("user_language", to_text),
+    "recipientEmail": ("recipient_email", to_text),
+    "recipientFirstName": ("recipient_first_name", to_text),
+    "recipientLastName": ("recipient_last_name", to_text),
+    "externalReference": ("external_reference", to_text),
+    "externalDataReference": ("external_reference", to_text),
+}
+LAST_MODIFIED_KEYS = ("LastModifiedDate", "lastModifiedDate", "_lastModifiedDate")
+
+
+class UnsortedExportError(Exception):
+    """The export was not in last-modified order, so the bookmark cannot follow the records."""
+
+
+class ResponsesStream(QualtricsStream):
+    """Survey responses (finished ones, as the export API returns them), one partition per survey."""
+
+    name = "responses"
+    primary_keys = ("survey_id", "response_id")
+    replication_key = "last_modified_date"
+    schema = StreamSchema(SCHEMAS)
+    required_scopes: ClassVar[tuple[str, ...]] = ("read:surveys", "read:survey_responses")
+    # Records are built JSON-ready; walking every answer of every response again costs a third of a sync.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._partitions: list[dict] | None = None
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        """Exports are requested with ``sortByLastModifiedDate``: bookmarks advance per record."""
+        return True
+
+    @property
+    @override
+    def partitions(self) -> list[dict] | None:
+        """``{"survey_id": ...}`` for every selected survey of the live list (listed once per run)."""
+        if self._partitions is None:
+            self._partitions = [{"survey_id": survey_id} for survey_id in self._selected_survey_ids()]
+        return self._partitions
+
+    def _selected_survey_ids(self) -> list[str]:
+        selection = self.run.settings.surveys
+        listed = [
+            str(e["id"]) for e in self.list_elements("/surveys") if isinstance(e, Mapping) and e.get("id")
+        ]
+        chosen = [survey_id for survey_id in listed if selection.includes(survey_id)]
+        for survey_id in selection.explicit_ids:
+            if survey_id not in listed:
+                self.logger.warning(
+                    "Survey %s from survey_ids is not in the survey list; exporting its responses anyway",
+                    survey_id,
+                )
+                chosen.append(survey_id)
+        return list(dict.fromkeys(chosen))
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        if not context:
+            return  # no survey selected: the SDK still asks once without a partition
+        survey_id = context["survey_id"]
+        start = self.starting_timestamp(context)
+        end = self.run.export_window_end
+        if start is not None and start >= end:
+            self.logger.info("Responses of %s are up to date (bookmark %s)", survey_id, start)
+            return
+        try:
+            yield from self._window_records(survey_id, start, end)
+        except QualtricsAuthError:
+            raise  # the credentials are refused: no other survey can succeed either
+        except Exception as error:  # noqa: BLE001 - one survey's failure must not stop the others
+            self._fail(context, survey_id, error, restore_bookmark_to=start)
+            return
+        self._complete_window(context, end)
+
+    def _window_records(self, survey_id: str, start: str | None, end: str) -> Iterator[Record]:
+        settings = self.run.settings
+        exporter = ResponseExporter(
+            self, ExportTiming(poll_interval=settings.export_poll_interval, timeout=settings.export_timeout)
+        )
+        window = ExportWindow(start=api_timestamp(start) if start else None, end=api_timestamp(end))
+        latest = start
+        for exported in exporter.export(survey_id, window):
+            record = response_record(survey_id, exported)
+            if record is None:
+                continue
+            last_modified = record["last_modified_date"]
+            if start is not None and last_modified is not None and last_modified < start:
+                continue  # before the bookmark: emitted by an earlier run (the request bound is floored)
+            if latest is not None and last_modified is not None and last_modified < latest:
+                msg = f"the export is not sorted by last-modified date ({last_modified} after {latest})"
+                raise UnsortedExportError(msg)
+            latest = last_modified or latest
+            yield record
+
+    def _complete_window(self, context: Context, end: str) -> None:
+        """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = end
+        self.finalize_state_progress_markers(state)
+
+    def _fail(
+        self, context: Context, survey_id: str, error: Exception, *, restore_bookmark_to: str | None
+    ) -> None:
+        reason = self.run.redact(_reason(error))
+        self.logger.error("Responses of survey %s were not synced this run: %s", survey_id, reason)
+        self.run.failures.record(survey_id, reason)
+        if isinstance(error, UnsortedExportError):
+            # Records emitted so far may have skipped others: fall back to where this run started.
+            state = self.get_context_state(context)
+            if restore_bookmark_to is None:
+                state.pop("replication_key_value", None)
+            else:
+                state["replication_key_value"] = restore_bookmark_to
+
+
+def response_record(survey_id: str, exported: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One ``responses`` record: typed metadata columns plus the answers as JSON objects."""
+    values = exported.get("values")
+    values = values if isinstance(values, dict) else {}
+    response_id = exported.get("responseId") or values.get("_recordId")
+    if not response_id:
+        return None
+    record: dict[str, Any] = {column: None for column, _ in METADATA_COLUMNS.values()}
+    record["survey_id"] = survey_id
+    record["response_id"] = str(response_id)
+    for key, (column, convert) in METADATA_COLUMNS.items():
+        if key in values:
+            record[column] = convert(values[key])
+    last_modified = next((values[key] for key in LAST_MODIFIED_KEYS if values.get(key)), None)
+    record["last_modified_date"] = normalize_or_none(last_modified) or record["recorded_date"]
+    labels = exported.get("labels")
+    displayed_fields = exported.get("displayedFields")
+    displayed_values = exported.get("displayedValues")
+    record["values"] = values
+    record["labels"] = labels if isinstance(labels, dict) else None
+    record["displayed_fields"] = (
+        [str(field) for field in displayed_fields] if isinstance(displayed_fields, list) else None
+    )
+    record["displayed_values"] = displayed_values if isinstance(displayed_values, dict) else None
+    return record
+
+
+def _reason(error: Exception) -> str:
+    """The error's own sentence for errors the tap raises; type and text otherwise."""
+    text = str(error).strip()
+    if type(error).__module__.startswith("tap_qualtrics"):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

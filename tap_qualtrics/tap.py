@@ -1,0 +1,115 @@
+"""``tap-qualtrics``: the tap's settings, its streams, and how a run ends (exit code and last words)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from functools import cached_property
+from typing import IO, Any
+
+import click
+import requests
+from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+
+from tap_qualtrics._compat import override
+from tap_qualtrics.client import QualtricsStream
+from tap_qualtrics.errors import Redactor
+from tap_qualtrics.run import SyncRun
+from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error
+from tap_qualtrics.streams import QuestionsStream, ResponsesStream, SurveysStream, UsersStream
+
+
+class TapQualtrics(Tap):
+    """Singer tap for Qualtrics: surveys, questions, responses (through the export API) and users."""
+
+    name = "tap-qualtrics"
+    config_jsonschema = CONFIG_JSONSCHEMA
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if kwargs.get("validate_config", True):
+            _ = self.run.settings  # a config that cannot work fails here, before any request
+
+    @cached_property
+    def run(self) -> SyncRun:
+        """This run's shared settings, authenticator and failure ledger."""
+        return SyncRun(
+            self.config,
+            started_at=datetime.datetime.fromtimestamp(self.initialized_at / 1000, datetime.timezone.utc),
+            required_scopes=self._required_scopes,
+        )
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        return [
+            SurveysStream(self, run=self.run),
+            QuestionsStream(self, run=self.run),
+            ResponsesStream(self, run=self.run),
+            UsersStream(self, run=self.run),
+        ]
+
+    def _required_scopes(self) -> tuple[str, ...]:
+        """OAuth scopes the selected streams need (the default of ``oauth_scopes``)."""
+        needed = {
+            scope
+            for stream in self.streams.values()
+            if isinstance(stream, QualtricsStream) and (stream.selected or stream.has_selected_descendents)
+            for scope in stream.required_scopes
+        }
+        return tuple(sorted(needed))
+
+    @classmethod
+    @override
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """``--test`` validates the config too: report it as one sentence, like a sync does."""
+        try:
+            super().cb_test(ctx, param, value)
+        except ConfigValidationError as error:
+            for sentence in error.errors or [str(error)]:
+                cls.logger.error(explain_schema_error(str(sentence)))
+            ctx.exit(1)
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        """Run a sync; end with one clear sentence and a non-zero exit code when anything failed."""
+        super(Tap, cls).invoke(about=about, about_format=about_format)
+        cls.print_version(print_fn=cls.logger.info)
+        config_values = dict(config.config) if config is not None else {}
+        redact = Redactor(config_values.get(key) for key in ("api_token", "client_id", "client_secret"))
+        try:
+            tap = cls(
+                config=config_values,
+                state=None if state is None else _load_json(state),
+                catalog=None if catalog is None else _load_json(catalog),
+                parse_env_config=bool(config is not None and config.parse_env),
+                validate_config=True,
+            )
+            tap.sync_all()
+        except ConfigValidationError as error:
+            for sentence in error.errors or [str(error)]:
+                cls.logger.error(redact(explain_schema_error(str(sentence))))
+            sys.exit(1)
+        except (FatalAPIError, RetriableAPIError) as error:
+            cls.logger.error(redact(str(error)))
+            sys.exit(1)
+        except requests.RequestException as error:
+            cls.logger.error("Could not reach Qualtrics: %s", redact(str(error)))
+            sys.exit(1)
+        if tap.run.failures:
+            cls.logger.error(tap.run.failures.summary())
+            sys.exit(1)
+
+
+def _load_json(stream: IO[str]) -> dict:
+    return json.load(stream)

@@ -1,0 +1,152 @@
+"""The export engine on its own: polling schedule, failures, and reading export files."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from typing import IO, Any
+
+import pytest
+
+from tap_qualtrics.exports import (
+    ExportFailedError,
+    ExportTiming,
+    ExportWindow,
+    ResponseExporter,
+    export_request_body,
+    read_export_file,
+)
+
+NDJSON = b'{"responseId":"R_1","values":{}}\n{}\n\n{"responseId":"R_2","values":{}}\n{}\n'
+
+
+class FakeTransport:
+    """Scripted export: progress results in order, then a file."""
+
+    def __init__(self, progress: list[dict[str, Any]], file_bytes: bytes = NDJSON) -> None:
+        self.progress = list(progress)
+        self.file_bytes = file_bytes
+        self.calls: list[tuple[str, str, Any]] = []
+
+    def request_result(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        self.calls.append((method, path, body))
+        if method == "POST":
+            return {"progressId": "ES_1", "percentComplete": 0.0, "status": "inProgress"}
+        return self.progress.pop(0)
+
+    def download(self, path: str, destination: IO[bytes]) -> None:
+        self.calls.append(("GET", path, None))
+        destination.write(self.file_bytes)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _exporter(
+    transport: FakeTransport, clock: FakeClock, *, poll: float = 1, timeout: float = 100
+) -> ResponseExporter:
+    return ResponseExporter(
+        transport, ExportTiming(poll, timeout), sleep=clock.sleep, clock=lambda: clock.now
+    )
+
+
+def test_polls_with_growing_intervals_then_downloads() -> None:
+    in_progress = {"status": "inProgress", "percentComplete": 50.0}
+    transport = FakeTransport(
+        [in_progress, in_progress, in_progress, {"status": "complete", "fileId": "F-def"}],
+        _zip({"Café / Q3: Zufriedenheit – ÜX.ndjson": NDJSON}),
+    )
+    clock = FakeClock()
+    window = ExportWindow("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z")
+    responses = list(_exporter(transport, clock).export("SV_1", window))
+
+    assert [r["responseId"] for r in responses] == ["R_1", "R_2"]
+    assert clock.sleeps == [1, 1.5, 2.25, 3.375]
+    assert transport.calls[0] == ("POST", "/surveys/SV_1/export-responses", export_request_body(window))
+    assert transport.calls[-1] == ("GET", "/surveys/SV_1/export-responses/F-def/file", None)
+
+
+def test_request_body_asks_for_sorted_compressed_ndjson() -> None:
+    body = export_request_body(ExportWindow(None, "2024-02-01T00:00:00Z"))
+    assert body == {
+        "format": "ndjson",
+        "compress": True,
+        "sortByLastModifiedDate": True,
+        "endDate": "2024-02-01T00:00:00Z",
+    }
+
+
+def test_failed_status_raises() -> None:
+    transport = FakeTransport([{"status": "failed", "fileId": None, "percentComplete": 100}])
+    with pytest.raises(ExportFailedError, match="failed"):
+        list(_exporter(transport, FakeClock()).export("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")))
+
+
+def test_overall_timeout_raises_without_downloading() -> None:
+    transport = FakeTransport([{"status": "inProgress"}] * 100)
+    clock = FakeClock()
+    with pytest.raises(ExportFailedError, match="export_timeout_seconds"):
+        list(
+            _exporter(transport, clock, poll=10, timeout=60).export(
+                "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")
+            )
+        )
+    assert clock.now <= 60
+    assert all(call[0] != "GET" or "file" not in call[1] for call in transport.calls)
+
+
+def test_poll_errors_stop_polling() -> None:
+    class GoneTransport(FakeTransport):
+        def request_result(
+            self, method: str, path: str, body: Mapping[str, Any] | None = None
+        ) -> Mapping[str, Any]:
+            if method == "GET":
+                raise RuntimeError("HTTP 404")
+            return super().request_result(method, path, body)
+
+    transport = GoneTransport([])
+    with pytest.raises(RuntimeError):
+        list(_exporter(transport, FakeClock()).export("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")))
+
+
+def test_reads_raw_ndjson_when_not_compressed() -> None:
+    spool = io.BytesIO(NDJSON)
+    assert [r["responseId"] for r in read_export_file(spool)] == ["R_1", "R_2"]
+
+
+def test_reads_every_member_of_a_split_export() -> None:
+    first = b"".join(json.dumps({"responseId": f"R_{i}"}).encode() + b"\n" for i in range(3))
+    second = b"{}\n" + json.dumps({"responseId": "R_9"}).encode()  # no final newline
+    spool = io.BytesIO(_zip({"survey_1.ndjson": first, "survey_2.ndjson": second}))
+    assert [r["responseId"] for r in read_export_file(spool)] == ["R_0", "R_1", "R_2", "R_9"]
+
+
+def test_spool_is_a_removed_temporary_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    transport = FakeTransport([{"status": "complete", "fileId": "F-def"}], _zip({"s.ndjson": NDJSON}))
+    exporter = _exporter(transport, FakeClock())
+    iterator = exporter.export("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
+    next(iterator)
+    assert list(tmp_path.iterdir()) == []  # unlinked at once (TemporaryFile), never in the CWD
+    iterator.close()
