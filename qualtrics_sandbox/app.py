@@ -34,6 +34,13 @@ Control plane (plain JSON, no envelope):
 - ``GET|POST /_sandbox/clock`` — the virtual clock; ``{"advance_seconds": s}`` moves it forward
   (token expiry, export file and continuation-token retention).
 - ``GET /_sandbox/health`` — ``{"ok": true}``.
+- ``GET|POST /_sandbox/limits`` — ``{"contact_search_depth": n}``: how deep contact search pages
+  (default 10,000 as in Qualtrics).
+
+XM Directory additions (:mod:`qualtrics_sandbox.xm_directory`): ``includeEmbedded=true`` on the
+contact list, ``POST /directories/{d}/contacts/search`` (detailed contacts with epoch-millisecond
+dates, the search depth limit) and ``GET /distributions/{id}/links`` (served, with its side effect
+counted, so tests can prove a client never calls it).
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from qualtrics_sandbox import xm_directory
 from qualtrics_sandbox.auth import AuthError, AuthService, OAuthError
 from qualtrics_sandbox.exports import (
     ExportManager,
@@ -62,6 +70,7 @@ from qualtrics_sandbox.exports import (
     read_chunks,
     validate_options,
 )
+from qualtrics_sandbox.corrupt import corrupt as corrupt_export
 from qualtrics_sandbox.faults import FaultConfigError, Faults
 from qualtrics_sandbox.ratelimit import (
     RateLimitConfigError,
@@ -231,6 +240,20 @@ ROUTES: tuple[Route, ...] = (
         "read:distributions",
         "distribution_history",
     ),
+    R(
+        f"{API}/directories/<did>/contacts/search",
+        ("POST",),
+        "POST /directories/{directoryId}/contacts/search",
+        "contact_search",
+        "read:directory_contacts",
+    ),
+    R(
+        f"{API}/distributions/<dist>/links",
+        ("GET",),
+        "GET /distributions/{distributionId}/links",
+        "distribution_links",
+        "read:distributions",
+    ),
     R(f"{API}/groups", ("GET",), "GET /groups", "groups", "read:groups"),
     R(f"{API}/divisions", ("GET",), "GET /divisions", "divisions", "read:divisions"),
 )
@@ -245,6 +268,8 @@ PAGE_MAX = {
     "distribution_history": 100,
     "groups": 100,
     "divisions": 100,
+    "contact_search": 100,
+    "distribution_links": 100,
 }
 
 
@@ -253,6 +278,11 @@ PAGE_MAX = {
 # --------------------------------------------------------------------------------------------------
 def _status_text(status: int) -> str:
     return f"{status} - {HTTP_STATUS_CODES.get(status, 'Unknown')}"
+
+
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter (``includeEmbedded=true``)."""
+    return value is not None and value.strip().lower() in ("true", "1")
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -331,6 +361,7 @@ class SandboxApp:
         export_workers: int = 2,
         export_max_bytes: int | None = None,
         workdir: str | None = None,
+        credentials: dict[str, str] | None = None,
     ) -> None:
         self.account = account
         self.seed = seed
@@ -352,7 +383,11 @@ class SandboxApp:
         self.ratelimiter = RateLimiter(enabled=rate_limits, limits=rate_limit_overrides)
         self.stats = RequestStats()
         self.auth = AuthService(
-            seed, self.now, lambda: self.faults.get("token_ttl_seconds"), client_scopes
+            seed,
+            self.now,
+            lambda: self.faults.get("token_ttl_seconds"),
+            client_scopes,
+            credentials=credentials,
         )
         kwargs: dict[str, Any] = {}
         if export_max_bytes is not None:
@@ -366,6 +401,9 @@ class SandboxApp:
             zip_level=zip_level,
             **kwargs,
         )
+        #: Paging beyond this many contact-search results is refused with 400 (Qualtrics: 10,000);
+        #: lower it through ``POST /_sandbox/limits`` to exercise clients cheaply.
+        self.contact_search_depth = xm_directory.SEARCH_DEPTH_LIMIT
         self.url_map = Map(
             [Rule(r.rule, methods=list(r.methods), endpoint=r) for r in ROUTES],
             strict_slashes=False,
@@ -658,12 +696,22 @@ class SandboxApp:
         if export_file is None:
             raise ApiError(404, E_NOT_FOUND, f"File {fid} was not found.")
         size = export_file.size
+        corrupt_mode = self.faults.get("corrupt_export")
+        corrupted: bytes | None = None
+        if corrupt_mode and export_file.compress and export_file.format == "ndjson":
+            with open(export_file.path, "rb") as fh:
+                corrupted = corrupt_export(fh.read(), corrupt_mode)
+            size = len(corrupted)
         headers = {
             "Content-Disposition": f"attachment; filename={export_file.download_name}",
             "Content-Length": str(size),
         }
-        if reset_at is None:
-            body: Iterator[bytes] = read_chunks(export_file.path)
+        if corrupted is not None:
+            body: Iterator[bytes] = iter([corrupted] if reset_at is None else [])
+            if reset_at is not None:
+                body = self._truncated_bytes(corrupted[: int(size * reset_at)], environ)
+        elif reset_at is None:
+            body = read_chunks(export_file.path)
         else:
             body = self._truncated(export_file.path, int(size * reset_at), environ)
         return Response(
@@ -677,6 +725,11 @@ class SandboxApp:
     @staticmethod
     def _truncated(path: str, stop_after: int, environ: dict[str, Any]) -> Iterator[bytes]:
         yield from read_chunks(path, stop_after=stop_after)
+        _drop_connection(environ)
+
+    @staticmethod
+    def _truncated_bytes(data: bytes, environ: dict[str, Any]) -> Iterator[bytes]:
+        yield data
         _drop_connection(environ)
 
     # -- single responses --------------------------------------------------------------------------
@@ -787,7 +840,80 @@ class SandboxApp:
         with self.account.lock:
             self._directory(did)
             items = list(self.account.contacts.get(did, []))
-            return self._skip_page(request, f"/directories/{did}/contacts", items, "contacts")
+            embedded = _flag(request.args.get("includeEmbedded"))
+            return self._skip_page(
+                request,
+                f"/directories/{did}/contacts",
+                items,
+                "contacts",
+                lambda c: xm_directory.list_element(c, self.account, embedded),
+            )
+
+    def h_contact_search(self, request: Request, did: str) -> Response:
+        """``POST .../contacts/search``: a full page always carries a ``skipToken`` (the next page may
+        be empty, as Qualtrics documents), and paging beyond ``contact_search_depth`` contacts
+        (10,000, as in Qualtrics) is refused with 400."""
+        body = self._json_body(request, required=False)
+        with self.account.lock:
+            self._directory(did)
+            try:
+                matches = xm_directory.search(self.account, did, body)
+            except xm_directory.SearchError as exc:
+                raise ApiError(400, E_BAD_PARAM, str(exc)) from None
+            size = self._page_size(request, "contact_search")
+            offset = self._skip_offset(request)
+            if offset >= self.contact_search_depth:
+                raise ApiError(
+                    400,
+                    E_BAD_PARAM,
+                    f"Invalid request. Search results are limited to the first "
+                    f"{self.contact_search_depth} contacts; narrow the filter or export the contacts.",
+                )
+            embedded = _flag(request.args.get("includeEmbedded"))
+            page = [
+                xm_directory.search_element(c, self.account, embedded)
+                for c in matches[offset : offset + size]
+            ]
+            result: dict[str, Any] = {"elements": page, "nextPage": None}
+            if len(page) == size:
+                token = base64.b64encode(str(offset + size).encode()).decode()
+                params = [(k, v) for k, v in request.args.items(multi=True) if k != "skipToken"]
+                params.append(("skipToken", token))
+                result["nextPage"] = (
+                    f"{self._base(request)}{API}/directories/{did}/contacts/search?{urlencode(params)}"
+                )
+                result["skipToken"] = token
+            return envelope(result)
+
+    def _page_size(self, request: Request, kind: str) -> int:
+        maximum = PAGE_MAX[kind]
+        raw_size = request.args.get("pageSize")
+        if raw_size is None:
+            return maximum
+        try:
+            size = int(raw_size)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= maximum:
+            raise ApiError(
+                400,
+                E_BAD_PARAM,
+                f"Invalid request. pageSize must be between 1 and {maximum}, got {raw_size!r}.",
+            )
+        return size
+
+    @staticmethod
+    def _skip_offset(request: Request) -> int:
+        token = request.args.get("skipToken")
+        if not token:
+            return 0
+        try:
+            offset = int(base64.b64decode(token.encode(), validate=True).decode())
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            offset = -1
+        if offset < 0:
+            raise ApiError(400, E_BAD_PARAM, "Invalid request. Invalid skipToken.")
+        return offset
 
     def h_mailing_lists(self, request: Request, did: str) -> Response:
         with self.account.lock:
@@ -853,6 +979,17 @@ class SandboxApp:
                 request, f"/distributions/{dist}/history", items, "distribution_history"
             )
 
+    def h_distribution_links(self, request: Request, dist: str) -> Response:
+        """Exists so a client that calls it is caught: it has a side effect (contact frequency)."""
+        with self.account.lock:
+            sid = self._survey_id_param(request)
+            if not any(d.get("id") == dist for d in self.account.distributions.get(sid, [])):
+                raise ApiError(404, E_NOT_FOUND, f"Distribution {dist} was not found.")
+            items = xm_directory.link_elements(self.account, dist)
+            return self._skip_page(
+                request, f"/distributions/{dist}/links", items, "distribution_links"
+            )
+
     def h_groups(self, request: Request) -> Response:
         with self.account.lock:
             return self._skip_page(request, "/groups", list(self.account.groups), "groups")
@@ -891,6 +1028,15 @@ class SandboxApp:
                     return _json(self.ratelimiter.snapshot())
                 if method == "POST":
                     return _json(self.ratelimiter.configure(self._control_body(request)))
+            if name == "limits":
+                if method == "POST":
+                    spec = self._control_body(request)
+                    depth = spec.get("contact_search_depth") if isinstance(spec, dict) else None
+                    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+                        raise ValueError('expected {"contact_search_depth": <integer >= 1>}')
+                    self.contact_search_depth = depth
+                if method in ("GET", "POST"):
+                    return _json({"contact_search_depth": self.contact_search_depth})
             if name == "clock":
                 if method == "GET":
                     return _json(self._clock_state())

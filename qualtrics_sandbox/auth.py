@@ -107,10 +107,15 @@ class AuthService:
         now: Callable[[], datetime],
         ttl_seconds: Callable[[], float],
         client_scopes: tuple[str, ...] = ("manage:all",),
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
-        self.api_token = _derive(seed, "api-token", 40)
-        self.client_id = _derive(seed, "client-id", 32).lower()
-        self.client_secret = _derive(seed, "client-secret", 48)
+        # ``credentials`` (test knob) overrides api_token / client_id / client_secret and may set
+        # access_token_prefix, so secret-scanning tests can use sentinel values of their own.
+        chosen = dict(credentials or {})
+        self.api_token = chosen.get("api_token") or _derive(seed, "api-token", 40)
+        self.client_id = chosen.get("client_id") or _derive(seed, "client-id", 32).lower()
+        self.client_secret = chosen.get("client_secret") or _derive(seed, "client-secret", 48)
+        self.access_token_prefix = chosen.get("access_token_prefix", "")
         unknown = set(client_scopes) - KNOWN_SCOPES
         if unknown:
             raise ValueError(f"unknown client scopes: {sorted(unknown)}")
@@ -154,7 +159,7 @@ class AuthService:
         else:
             scopes = self.client_scopes
         ttl = float(self._ttl())
-        token = str(uuid.uuid4())
+        token = self.access_token_prefix + str(uuid.uuid4())
         with self._lock:
             self._tokens[token] = _Token(scopes, self._now() + timedelta(seconds=ttl))
             self.tokens_issued += 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from qualtrics_sandbox import clock
+from qualtrics_sandbox import clock, xm_directory
 from qualtrics_sandbox.clock import UTC, iso, iso_ms
 from qualtrics_sandbox.ids import IdFactory, make_id, uuid4
 from qualtrics_sandbox.questions import (
@@ -984,6 +984,11 @@ class Account:
         self.group_members: dict[str, list[str]] = {}
         self.divisions: list[dict] = []
         self.filters: dict[str, list[dict]] = {}
+        # XM Directory details (qualtrics_sandbox.xm_directory): contact dates and embedded data by
+        # contact ID, and the side effects of GET /distributions/{id}/links.
+        self.contact_details: dict[str, dict] = {}
+        self.link_side_effects = 0
+        self.contact_frequency_hits: dict[str, int] = {}
         self._ids: IdFactory | None = None
         self._last_stamp = EPOCH
         self._mutations = 0
@@ -1012,6 +1017,12 @@ class Account:
         return None
 
     def truth(self) -> dict:
+        with self.lock:
+            out = self._core_truth()
+            out.update(xm_directory.truth(self))
+            return out
+
+    def _core_truth(self) -> dict:
         with self.lock:
             surveys = {}
             for sid, s in self.surveys.items():
@@ -1073,7 +1084,21 @@ class Account:
 
         Returns ``{"added": [...], "edited": [...], "deleted": [...], "updated": [...]}``.
         Unknown survey or response id -> KeyError (nothing changed for unknown response ids).
+
+        Also: ``"add_distributions": n, "edit_distributions": n`` with a survey (result keys
+        ``added_distributions``/``edited_distributions``), and, without ``survey_id``, a directory
+        mutation ``{"directory_id", "add_contacts", "edit_contacts", "mailing_list_id",
+        "remove_members"}`` (see :func:`qualtrics_sandbox.xm_directory.mutate_directory`).
         """
+        if "survey_id" not in spec and "directory_id" in spec:
+            with self.lock:
+                did = spec["directory_id"]
+                if not any(d["directoryId"] == did for d in self.directories):
+                    raise KeyError(did)
+                stamp = self._stamp()
+                self._mutations += 1
+                rng = random.Random(f"qualtrics-sandbox:{self.seed}:mutate:{did}:{self._mutations}")
+                return xm_directory.mutate_directory(self, spec, stamp, rng)
         with self.lock:
             s = self.surveys[spec["survey_id"]]
             delete_ids = list(spec.get("delete_ids") or [])
@@ -1163,6 +1188,8 @@ class Account:
                 s.last_modified = stamp
                 s.name = f"{s._base_name} (rev {s.revision})"
                 s._invalidate()
+            if spec.get("add_distributions") or spec.get("edit_distributions"):
+                result.update(xm_directory.mutate_distributions(self, s, spec, stamp, mrng))
             return result
 
 
@@ -1198,6 +1225,7 @@ def build_account(
     _build_org(acct, rng, ids, max(1, users))  # the API-token owner is users[0]
     _build_surveys(acct, rng, ids, surveys, responses, large_responses, questions)
     _build_directory(acct, rng, ids)
+    xm_directory.enrich(acct)  # own RNG: the IDs and values above do not change
     last = [acct.now - timedelta(days=4000)]
     for s in acct.surveys.values():
         last.append(s.last_modified)

@@ -730,7 +730,7 @@ class ExportManager:
                     with zipfile.ZipFile(
                         raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.zip_level
                     ) as zf:
-                        with zf.open(zinfo, "w") as member:
+                        with zf.open(zinfo, "w", force_zip64=True) as member:
                             self._write_body(
                                 _Limited(member, self.max_bytes), export_file, survey, records, opts
                             )

@@ -12,6 +12,10 @@ arrive. The same request sequence therefore meets the same faults whatever the p
 The request draw ``u`` is split into consecutive bands ``[0, http_429)``, ``[.., + http_5xx)``,
 ``[.., + connection_reset)``; the position inside a band picks the variant (500/503/504, and for
 file downloads whether the connection drops before the response or in the middle of the body).
+
+``corrupt_export`` (no draw): serve every zipped ndjson export file damaged in one of the ways of
+:mod:`qualtrics_sandbox.corrupt` (``truncated``, ``bad_zip``, ``non_utf8``, ``nul_text``,
+``missing_metadata``, ``huge_text``, ``unknown_question_type``); ``null`` serves them intact.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ KNOB_KEYS = (
     "latency_ms",
     "response_pending_seconds",
 )
-ALL_KEYS = (*PROBABILITY_KEYS, *KNOB_KEYS, "seed")
+#: Bad export files on purpose (see :mod:`qualtrics_sandbox.corrupt`): one of its MODES, or None.
+CORRUPT_EXPORT_KEY = "corrupt_export"
+ALL_KEYS = (*PROBABILITY_KEYS, *KNOB_KEYS, "seed", CORRUPT_EXPORT_KEY)
 
 #: Start-up defaults used when neither the server knobs nor the posted faults say otherwise.
 DEFAULTS: dict[str, Any] = {
@@ -46,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "latency_ms": 0.0,
     "response_pending_seconds": 0.0,
     "seed": 0,
+    "corrupt_export": None,
 }
 
 
@@ -93,6 +100,12 @@ def _validate(spec: dict[str, Any]) -> dict[str, Any]:
         elif key == "export_polls":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise FaultConfigError("export_polls must be an integer >= 0")
+            out[key] = value
+        elif key == CORRUPT_EXPORT_KEY:
+            from qualtrics_sandbox.corrupt import MODES
+
+            if value is not None and value not in MODES:
+                raise FaultConfigError(f"corrupt_export must be null or one of: {', '.join(MODES)}")
             out[key] = value
         elif key == "retry_after_seconds" and value is None:
             out[key] = None

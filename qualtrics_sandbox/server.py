@@ -14,6 +14,8 @@ Knobs (keyword arguments of :func:`running_sandbox`, also on the command line):
   this;
 - ``faults`` (dict, as for ``POST /_sandbox/faults``), ``zip_level`` (1), ``export_workers`` (2),
   ``export_max_bytes`` (1.8 GB), ``workdir`` (temporary files; default the system temp dir);
+- ``credentials`` ({"api_token", "client_id", "client_secret", "access_token_prefix"}, all optional):
+  sentinel credentials instead of the seed-derived ones (for secret-scanning tests);
 - ``users``, ``now``: passed to ``build_account``; ``account``: serve this account instead of
   building one.
 """
@@ -45,6 +47,7 @@ APP_KNOBS = (
     "export_workers",
     "export_max_bytes",
     "workdir",
+    "credentials",
 )
 ACCOUNT_KNOBS = ("users", "now")
 
