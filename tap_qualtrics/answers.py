@@ -1,0 +1,634 @@
+"""Long answer rows from Qualtrics' wide responses: the per-survey column map and the decomposition.
+
+A JSON export's ``values`` object is keyed by import IDs (``QID5``, ``QID8#2_1_3``, ``2_QID9_1``,
+``QID4_DO``, ``source``...), unreadable without the survey. :func:`build_column_map` reads the legacy survey
+(``GET /surveys/{id}``: its ``exportColumnMap``, keyed by export tags such as ``Q5``, ``Q8#2_1_3`` or
+``Q9_1(2)``) and the definition ONCE per survey, and derives for every ``values`` key what it is: question,
+sub-question, choice, side-by-side column, loop iteration and kind. :meth:`ColumnMap.decompose` then turns
+one response into ``response_answers`` and ``response_embedded_data`` rows with dictionary lookups only;
+everything that does not depend on the response is precomputed (row templates, hash prefixes, recode
+tables), because this runs for every response of every export.
+
+Pure: no HTTP, no Singer. The rules (keys, kinds, display order, seen-but-unanswered cells, what the map does
+not cover) are documented in docs/answer-model.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tap_qualtrics.structure import Unit, embedded_field_names, question_units
+
+# kinds of export columns
+KIND_ANSWER = "answer"
+KIND_TEXT_ENTRY = "text_entry"
+KIND_DISPLAY_ORDER = "display_order"
+KIND_NPS_GROUP = "nps_group"
+KIND_METADATA = "metadata"
+KIND_EMBEDDED_DATA = "embedded_data"
+KINDS = (
+    KIND_ANSWER,
+    KIND_TEXT_ENTRY,
+    KIND_DISPLAY_ORDER,
+    KIND_NPS_GROUP,
+    KIND_METADATA,
+    KIND_EMBEDDED_DATA,
+)
+
+# where a column's meaning comes from
+SOURCE_MAP = "export_column_map"
+SOURCE_RULE = "rule"
+
+#: Response metadata keys of JSON exports, in export order; ``LastModifiedDate`` comes with
+#: ``sortByLastModifiedDate``. These are columns of ``responses``, not answers.
+METADATA_KEYS: tuple[str, ...] = (
+    "startDate",
+    "endDate",
+    "status",
+    "ipAddress",
+    "progress",
+    "duration",
+    "finished",
+    "recordedDate",
+    "_recordId",
+    "recipientLastName",
+    "recipientFirstName",
+    "recipientEmail",
+    "externalReference",
+    "locationLatitude",
+    "locationLongitude",
+    "distributionChannel",
+    "userLanguage",
+)
+LAST_MODIFIED_KEY = "LastModifiedDate"
+#: Other spellings of metadata seen in exports; recognised, but not listed as columns of every survey.
+OTHER_METADATA_KEYS = frozenset({"externalDataReference", "lastModifiedDate", "_lastModifiedDate"})
+
+# values-key suffixes of the parts of timing and meta-info questions (choice ID -> suffix)
+TIMING_PARTS = {"1": "FIRST_CLICK", "2": "LAST_CLICK", "3": "PAGE_SUBMIT", "4": "CLICK_COUNT"}
+META_PARTS = {"1": "BROWSER", "2": "VERSION", "3": "OS", "4": "RESOLUTION"}
+_PART_CHOICES = {
+    "Timing": {suffix: cid for cid, suffix in TIMING_PARTS.items()},
+    "Meta": {suffix: cid for cid, suffix in META_PARTS.items()},
+}
+MULTI_SELECTORS = frozenset({"MAVR", "MAHR", "MACOL", "MSB"})
+TEXT_QUESTION_TYPES = frozenset({"TE"})
+
+_LOOP_SUFFIX = re.compile(r"^(?P<base>.*)\((?P<loop>\d+)\)$")
+_QUESTION_KEY = re.compile(
+    r"^(?:(?P<loop>\d+)_)?(?P<qid>QID\d+)(?:#(?P<col>\d+))?(?:_(?P<rest>.+))?$"
+)
+_NUMERIC_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?\Z")
+_MAX_RULE_COLUMNS = 10_000  # keys resolved at run time that are remembered per survey
+
+# plan modes
+_SKIP, _EMBED, _ANSWER, _ORDER = range(4)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportColumn:
+    """What one export column (one key of ``values``) is."""
+
+    column: str
+    kind: str
+    source: str
+    export_tag: str | None = None
+    question_id: str | None = None
+    parent_question_id: str | None = None
+    sub_question_id: str | None = None
+    choice_id: str | None = None
+    side_by_side_id: str | None = None
+    loop_id: str | None = None
+    is_multi_valued: bool = False
+
+    def record(self, survey_id: str, position: int | None) -> dict[str, Any]:
+        """The ``export_columns`` row."""
+        return {
+            "survey_id": survey_id,
+            "column": self.column,
+            "position": position,
+            "kind": self.kind,
+            "source": self.source,
+            "export_tag": self.export_tag,
+            "question_id": self.question_id,
+            "parent_question_id": self.parent_question_id,
+            "sub_question_id": self.sub_question_id,
+            "choice_id": self.choice_id,
+            "side_by_side_id": self.side_by_side_id,
+            "loop_id": self.loop_id,
+            "is_multi_valued": self.is_multi_valued,
+        }
+
+
+class ColumnMap:
+    """One survey's export columns and the precomputed plan that decomposes its responses."""
+
+    def __init__(
+        self, survey_id: str, columns: Iterable[ExportColumn], units: Mapping[str, Unit]
+    ) -> None:
+        self.survey_id = survey_id
+        self.columns: dict[str, ExportColumn] = {}
+        for column in columns:
+            self.columns.setdefault(column.column, column)
+        self._units = units
+        self._plans: dict[str, tuple] = {
+            key: self._plan(column) for key, column in self.columns.items()
+        }
+        #: keys met in responses that the map did not list, resolved by rule (docs/answer-model.md)
+        self.rule_columns: dict[str, ExportColumn] = {}
+
+    # -- export_columns --------------------------------------------------------------------------
+
+    def records(self) -> list[dict[str, Any]]:
+        """``export_columns`` rows, in export order (position 1..n)."""
+        return [
+            column.record(self.survey_id, n)
+            for n, column in enumerate(self.columns.values(), start=1)
+        ]
+
+    def column(self, key: str) -> ExportColumn:
+        """The column of a ``values`` key: from the map, else by the documented rules."""
+        found = self.columns.get(key) or self.rule_columns.get(key)
+        return found if found is not None else _resolve_by_rule(key, self._units)
+
+    # -- decomposition ------------------------------------------------------------------------------
+
+    def decompose(
+        self,
+        response_id: str,
+        values: Mapping[str, Any],
+        labels: Mapping[str, Any] | None = None,
+        displayed_fields: Iterable[str] | None = None,
+        last_modified_date: str | None = None,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """``(response_answers rows, response_embedded_data rows)`` of one response."""
+        answers: list[dict[str, Any]] = []
+        embedded: list[dict[str, Any]] = []
+        labels = labels if labels is not None else {}
+        plans = self._plans
+        prefix = f"{self.survey_id}|{response_id}|".encode()
+        md5 = hashlib.md5
+        survey_id = self.survey_id
+        for key, value in values.items():
+            plan = plans.get(key)
+            if plan is None:
+                plan = self._plan_by_rule(key)
+            mode = plan[0]
+            if mode == _SKIP or value is None:
+                continue
+            if mode == _EMBED:
+                embedded.append(
+                    {
+                        "survey_id": survey_id,
+                        "response_id": response_id,
+                        "field": key,
+                        "value": value if value.__class__ is str else _text(value),
+                        "last_modified_date": last_modified_date,
+                    }
+                )
+                continue
+            # the column's fixed structure (a tuple: building each row as one dict display is cheapest)
+            question_id, parent_id, sub_id, choice_id, loop_id, kind = plan[1]
+            tail = plan[2]
+            label = labels.get(key)
+            if mode == _ORDER:
+                if value.__class__ is not list:
+                    value = [value]
+                row_items = plan[3]
+                names = label if label.__class__ is list and len(label) == len(value) else None
+                for position, item in enumerate(value, start=1):
+                    item = item if item.__class__ is str else _text(item)
+                    answers.append(
+                        {
+                            "survey_id": survey_id,
+                            "response_id": response_id,
+                            "answer_id": md5(
+                                prefix + tail + item.encode(), usedforsecurity=False
+                            ).hexdigest(),
+                            "question_id": question_id,
+                            "parent_question_id": parent_id,
+                            "sub_question_id": item if row_items else sub_id,
+                            "choice_id": None if row_items else item,
+                            "loop_id": loop_id,
+                            "column": key,
+                            "kind": kind,
+                            "value": str(position),
+                            "value_number": position,
+                            "label": _label(names[position - 1]) if names is not None else None,
+                            "text": None,
+                            "is_seen_unanswered": False,
+                            "last_modified_date": last_modified_date,
+                        }
+                    )
+                continue
+            recodes, is_text = plan[3], plan[4]
+            if value.__class__ is list:
+                names = label if label.__class__ is list and len(label) == len(value) else None
+                for index, item in enumerate(value):
+                    raw = item if item.__class__ is str else _text(item)
+                    answers.append(
+                        {
+                            "survey_id": survey_id,
+                            "response_id": response_id,
+                            "answer_id": md5(
+                                prefix + tail + raw.encode(), usedforsecurity=False
+                            ).hexdigest(),
+                            "question_id": question_id,
+                            "parent_question_id": parent_id,
+                            "sub_question_id": sub_id,
+                            "choice_id": recodes.get(raw) if recodes is not None else choice_id,
+                            "loop_id": loop_id,
+                            "column": key,
+                            "kind": kind,
+                            "value": raw,
+                            "value_number": None if is_text else _number(item),
+                            "label": _label(names[index]) if names is not None else None,
+                            "text": raw if is_text else None,
+                            "is_seen_unanswered": False,
+                            "last_modified_date": last_modified_date,
+                        }
+                    )
+                continue
+            cls = value.__class__
+            raw = (
+                value if cls is str else str(value) if cls is int or cls is float else _text(value)
+            )
+            answers.append(
+                {
+                    "survey_id": survey_id,
+                    "response_id": response_id,
+                    "answer_id": md5(prefix + tail, usedforsecurity=False).hexdigest(),
+                    "question_id": question_id,
+                    "parent_question_id": parent_id,
+                    "sub_question_id": sub_id,
+                    "choice_id": recodes.get(raw) if recodes is not None else choice_id,
+                    "loop_id": loop_id,
+                    "column": key,
+                    "kind": kind,
+                    "value": raw,
+                    "value_number": None if is_text else _number(value),
+                    "label": None
+                    if label is None
+                    else label
+                    if label.__class__ is str
+                    else _label(label),
+                    "text": raw if is_text else None,
+                    "is_seen_unanswered": False,
+                    "last_modified_date": last_modified_date,
+                }
+            )
+        if displayed_fields:
+            emitted: set[str] = set()
+            for key in displayed_fields:
+                value = values.get(key)
+                if (value is not None and value != []) or key in emitted:
+                    continue
+                plan = plans.get(key)
+                if plan is None:
+                    plan = self._plan_by_rule(key)
+                if plan[0] != _ANSWER:
+                    continue
+                emitted.add(key)
+                question_id, parent_id, sub_id, choice_id, loop_id, kind = plan[1]
+                answers.append(
+                    {
+                        "survey_id": survey_id,
+                        "response_id": response_id,
+                        "answer_id": md5(prefix + plan[2], usedforsecurity=False).hexdigest(),
+                        "question_id": question_id,
+                        "parent_question_id": parent_id,
+                        "sub_question_id": sub_id,
+                        "choice_id": choice_id,
+                        "loop_id": loop_id,
+                        "column": key,
+                        "kind": kind,
+                        "value": None,
+                        "value_number": None,
+                        "label": None,
+                        "text": None,
+                        "is_seen_unanswered": True,
+                        "last_modified_date": last_modified_date,
+                    }
+                )
+        return answers, embedded
+
+    def embedded_rows(
+        self, response_id: str, values: Mapping[str, Any], last_modified_date: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Only the ``response_embedded_data`` rows of one response (as :meth:`decompose` gives them)."""
+        plans = self._plans
+        rows = []
+        for key, value in values.items():
+            plan = plans.get(key)
+            if plan is None:
+                plan = self._plan_by_rule(key)
+            if plan[0] == _EMBED and value is not None:
+                rows.append(
+                    {
+                        "survey_id": self.survey_id,
+                        "response_id": response_id,
+                        "field": key,
+                        "value": value if value.__class__ is str else _text(value),
+                        "last_modified_date": last_modified_date,
+                    }
+                )
+        return rows
+
+    # -- plans ------------------------------------------------------------------------------------------
+
+    def _plan_by_rule(self, key: str) -> tuple:
+        column = _resolve_by_rule(key, self._units)
+        plan = self._plan(column)
+        if len(self.rule_columns) < _MAX_RULE_COLUMNS:
+            self.rule_columns[key] = column
+            self._plans[key] = plan
+        return plan
+
+    def _plan(self, column: ExportColumn) -> tuple:
+        """What ``decompose`` needs per key: mode, the column's structure, hash input, how to read values."""
+        if column.kind == KIND_METADATA:
+            return (_SKIP,)
+        if column.kind == KIND_EMBEDDED_DATA:
+            return (_EMBED,)
+        structure = (
+            column.question_id,
+            column.parent_question_id,
+            column.sub_question_id,
+            column.choice_id,
+            column.loop_id,
+            column.kind,
+        )
+        tail = f"{column.column}|".encode()
+        unit = self._units.get(column.question_id or "")
+        if column.kind == KIND_DISPLAY_ORDER:
+            return (_ORDER, structure, tail, bool(unit is not None and unit.rows))
+        coded = (
+            column.kind == KIND_ANSWER
+            and column.choice_id is None
+            and unit is not None
+            and unit.choices
+        )
+        recodes = unit.recode_to_choice() if coded and unit is not None else None
+        return (_ANSWER, structure, tail, recodes, column.kind == KIND_TEXT_ENTRY)
+
+
+# ---------------------------------------------------------------------------------------------------
+# building the map
+
+
+def build_column_map(
+    survey_id: str, legacy: Mapping[str, Any] | None, definition: Mapping[str, Any] | None
+) -> ColumnMap:
+    """The survey's column map from its legacy survey (``exportColumnMap``) and its definition.
+
+    Order: metadata, the map's columns (each question's display-order column after its last column), the
+    survey's embedded-data fields, ``LastModifiedDate``.
+    """
+    legacy = legacy if isinstance(legacy, Mapping) else {}
+    definition = definition if isinstance(definition, Mapping) else {}
+    units = question_units(definition, legacy)
+    columns = [
+        ExportColumn(column=key, kind=KIND_METADATA, source=SOURCE_RULE) for key in METADATA_KEYS
+    ]
+    columns.extend(_question_columns(legacy.get("exportColumnMap"), units))
+    metadata = set(METADATA_KEYS) | OTHER_METADATA_KEYS | {LAST_MODIFIED_KEY}
+    columns.extend(
+        ExportColumn(column=name, kind=KIND_EMBEDDED_DATA, source=SOURCE_RULE)
+        for name in embedded_field_names(definition, legacy)
+        if name not in metadata and not _QUESTION_KEY.match(name)
+    )
+    columns.append(ExportColumn(column=LAST_MODIFIED_KEY, kind=KIND_METADATA, source=SOURCE_RULE))
+    return ColumnMap(survey_id, columns, units)
+
+
+def _question_columns(export_column_map: Any, units: Mapping[str, Unit]) -> list[ExportColumn]:
+    """Columns of the map, with a display-order column after each randomized question's columns."""
+    if not isinstance(export_column_map, Mapping):
+        return []
+    out: list[ExportColumn] = []
+    seen: set[str] = set()
+    group: tuple[str | None, str | None] | None = None
+    for map_key, entry in export_column_map.items():
+        if not isinstance(entry, Mapping) or not entry.get("question"):
+            continue
+        column = _from_map_entry(str(map_key), entry, units)
+        if column.column in seen:
+            continue  # several map keys for one values key (multi-select breakouts): the first names it
+        this_group = (column.loop_id, column.parent_question_id)
+        if group is not None and this_group != group:
+            out.extend(_display_order_column(group, units, seen))
+        group = this_group
+        seen.add(column.column)
+        out.append(column)
+    if group is not None:
+        out.extend(_display_order_column(group, units, seen))
+    return out
+
+
+def _display_order_column(
+    group: tuple[str | None, str | None], units: Mapping[str, Unit], seen: set[str]
+) -> list[ExportColumn]:
+    loop_id, question_id = group
+    unit = units.get(question_id or "")
+    if unit is None or not unit.is_randomized:
+        return []
+    key = _looped(f"{question_id}_DO", loop_id)
+    if key in seen:
+        return []
+    seen.add(key)
+    return [
+        ExportColumn(
+            column=key,
+            kind=KIND_DISPLAY_ORDER,
+            source=SOURCE_RULE,
+            question_id=question_id,
+            parent_question_id=question_id,
+            loop_id=loop_id,
+            is_multi_valued=True,
+        )
+    ]
+
+
+def _from_map_entry(
+    map_key: str, entry: Mapping[str, Any], units: Mapping[str, Unit]
+) -> ExportColumn:
+    """The values key and structure of one ``exportColumnMap`` entry (docs/answer-model.md, "the map")."""
+    base, loop_id = map_key, None
+    looped = _LOOP_SUFFIX.match(map_key)
+    if looped:
+        base, loop_id = looped["base"], looped["loop"]
+    qid = str(entry["question"])
+    side_by_side_id = _last_part(entry.get("column"))
+    sub_question_id = _last_part(entry.get("subQuestion"))
+    choice_id = _last_part(entry.get("choice"))
+    is_text_entry = bool(entry.get("textEntry"))
+    parent = units.get(qid)
+    qtype = parent.type if parent is not None else None
+    tag = parent.export_tag if parent is not None else None
+    remainder = base[len(tag) :] if tag and base.startswith(tag) else None
+    kind = KIND_ANSWER
+    if side_by_side_id is not None:
+        key = f"{qid}#{side_by_side_id}_{sub_question_id}"
+        if choice_id is not None:
+            key += f"_{choice_id}"
+        if is_text_entry:
+            key += "_TEXT"
+    elif sub_question_id is not None:
+        key = f"{qid}_{sub_question_id}"
+        if choice_id is not None:
+            key += f"_{choice_id}"
+        if is_text_entry:
+            key += "_TEXT"
+    elif choice_id is not None and is_text_entry:
+        key = f"{qid}_{choice_id}_TEXT"
+    elif choice_id is not None:
+        if (
+            qtype == "MC"
+        ):  # one map key per choice of a multi-select: the values key is the question's list
+            key, choice_id = qid, None
+        elif qtype in _PART_CHOICES:
+            suffixes = TIMING_PARTS if qtype == "Timing" else META_PARTS
+            key = f"{qid}_{suffixes.get(choice_id, choice_id)}"
+        else:
+            key = f"{qid}_{choice_id}"
+    elif remainder == "_NPS_GROUP":
+        key, kind = f"{qid}_NPS_GROUP", KIND_NPS_GROUP
+    elif qtype in TEXT_QUESTION_TYPES:
+        key = f"{qid}_TEXT"
+    elif remainder:
+        key = f"{qid}{remainder}"
+    else:
+        key = qid
+    if kind == KIND_ANSWER and (
+        is_text_entry or qtype in TEXT_QUESTION_TYPES or base.endswith("_TEXT")
+    ):
+        kind = KIND_TEXT_ENTRY
+    multi = (
+        kind == KIND_ANSWER
+        and key == qid
+        and parent is not None
+        and parent.type == "MC"
+        and parent.selector in MULTI_SELECTORS
+    )
+    return ExportColumn(
+        column=_looped(key, loop_id),
+        kind=kind,
+        source=SOURCE_MAP,
+        export_tag=map_key,
+        question_id=f"{qid}#{side_by_side_id}" if side_by_side_id is not None else qid,
+        parent_question_id=qid,
+        sub_question_id=sub_question_id,
+        choice_id=choice_id,
+        side_by_side_id=side_by_side_id,
+        loop_id=loop_id,
+        is_multi_valued=multi,
+    )
+
+
+def _resolve_by_rule(key: str, units: Mapping[str, Unit]) -> ExportColumn:
+    """A ``values`` key the map does not list: metadata, a question key read by its shape, or embedded data."""
+    if key in OTHER_METADATA_KEYS or key == LAST_MODIFIED_KEY or key in METADATA_KEYS:
+        return ExportColumn(column=key, kind=KIND_METADATA, source=SOURCE_RULE)
+    match = _QUESTION_KEY.match(key)
+    if match is None:
+        return ExportColumn(column=key, kind=KIND_EMBEDDED_DATA, source=SOURCE_RULE)
+    loop_id, qid, side_by_side_id, rest = (
+        match["loop"],
+        match["qid"],
+        match["col"],
+        match["rest"] or "",
+    )
+    unit_id = f"{qid}#{side_by_side_id}" if side_by_side_id else qid
+    unit = units.get(unit_id)
+    common = {
+        "column": key,
+        "source": SOURCE_RULE,
+        "question_id": unit_id,
+        "parent_question_id": qid,
+        "side_by_side_id": side_by_side_id,
+        "loop_id": loop_id,
+    }
+    if rest == "DO":
+        return ExportColumn(kind=KIND_DISPLAY_ORDER, is_multi_valued=True, **common)
+    if rest == "NPS_GROUP":
+        return ExportColumn(kind=KIND_NPS_GROUP, **common)
+    parts = rest.split("_") if rest else []
+    qtype = unit.type if unit is not None else None
+    is_text = qtype in TEXT_QUESTION_TYPES or qtype == "Meta"
+    if parts and parts[-1] == "TEXT":
+        parts, is_text = parts[:-1], True
+    sub_question_id = None
+    if (
+        parts
+        and unit is not None
+        and unit.rows
+        and parts[0] in {row.choice_id for row in unit.rows}
+    ):
+        sub_question_id = parts.pop(0)
+    remaining = "_".join(parts)
+    choice_id = _PART_CHOICES.get(qtype or "", {}).get(remaining, remaining) or None
+    multi = (
+        not parts and unit is not None and unit.type == "MC" and unit.selector in MULTI_SELECTORS
+    )
+    return ExportColumn(
+        kind=KIND_TEXT_ENTRY if is_text else KIND_ANSWER,
+        sub_question_id=sub_question_id,
+        choice_id=choice_id,
+        is_multi_valued=multi and not is_text,
+        **common,
+    )
+
+
+def _looped(key: str, loop_id: str | None) -> str:
+    return f"{loop_id}_{key}" if loop_id else key
+
+
+def _last_part(reference: Any) -> str | None:
+    """``"QID17.columns.2.choices.3"`` -> ``"3"``."""
+    if reference is None or reference == "":
+        return None
+    return str(reference).rsplit(".", 1)[-1]
+
+
+# ---------------------------------------------------------------------------------------------------
+# values
+
+
+def _text(value: Any) -> str:
+    """A raw value as text: numbers as JSON spells them, booleans ``true``/``false``, objects as JSON."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def _label(value: Any) -> str | None:
+    if value is None or value.__class__ is str:
+        return value
+    return _text(value)
+
+
+def _number(value: Any) -> int | float | Decimal | None:
+    """The numeric copy: JSON numbers, and numbers written as plain decimal text (recodes)."""
+    cls = value.__class__
+    if cls is int:
+        return value
+    if cls is float:
+        return value if math.isfinite(value) else None
+    if cls is str:
+        if _NUMERIC_TEXT.match(value) is None:
+            return None
+        return int(value) if "." not in value else float(value)
+    if cls is Decimal:
+        return value if value.is_finite() else None
+    return None

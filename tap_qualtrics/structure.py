@@ -1,0 +1,454 @@
+"""A survey's structure below the question: choices, sub-questions, side-by-side columns and blocks.
+
+Pure functions of the survey definition (``GET /survey-definitions/{id}``), completed by the legacy survey
+(``GET /surveys/{id}``) where the definition is silent (recodes, variable names). Both the definition-derived
+streams (``question_choices``, ``sub_questions``, ``blocks``) and the answer decomposition
+(:mod:`tap_qualtrics.answers`) read questions through :func:`question_units`, so they agree on every ID.
+
+Vocabulary (docs/answer-model.md):
+
+* a *unit* is what answers are given to: an ordinary question (``QID5``), or one column of a side-by-side
+  question, which Qualtrics itself names ``QID17#2`` (its ``AdditionalQuestions`` entry);
+* a unit's *choices* are what an answer picks: ``Answers`` (the scale points) for two-dimensional questions
+  (Matrix, side-by-side columns), ``Choices`` otherwise (MC options, slider statements, rank items, form
+  fields, timing and meta parts);
+* a unit's *rows* (sub-questions) are the ``Choices`` of a two-dimensional question (matrix statements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tap_qualtrics.text import html_to_text
+
+SIDE_BY_SIDE = "SBS"
+TRASH_BLOCK_TYPE = "Trash"
+KIND_ROW = "row"
+KIND_SIDE_BY_SIDE_COLUMN = "side_by_side_column"
+_TRUE_STRINGS = frozenset({"true", "1", "yes", "on"})
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One choice (or row) of a unit, as the tables show it."""
+
+    choice_id: str
+    text_html: str | None
+    recode: str | None
+    variable_name: str | None
+    position: int | None
+    is_text_entry: bool
+
+    @property
+    def text(self) -> str | None:
+        return html_to_text(self.text_html)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A question as far as answers are concerned (a side-by-side column is a unit of its own)."""
+
+    question_id: str
+    parent_question_id: str
+    side_by_side_id: str | None
+    type: str | None
+    selector: str | None
+    sub_selector: str | None
+    export_tag: str | None
+    text_html: str | None
+    choices: tuple[Choice, ...]
+    rows: tuple[Choice, ...]
+    is_randomized: bool
+
+    def recode_to_choice(self) -> dict[str, str]:
+        """Recode value (as text) -> choice ID: how a coded answer finds the choice it picked."""
+        lookup: dict[str, str] = {}
+        for choice in self.choices:
+            lookup.setdefault(
+                choice.recode if choice.recode is not None else choice.choice_id, choice.choice_id
+            )
+        return lookup
+
+
+def question_units(
+    definition: Mapping[str, Any] | None, legacy: Mapping[str, Any] | None = None
+) -> dict[str, Unit]:
+    """Every unit of the survey's questions (trashed ones included), keyed by unit question ID.
+
+    Side-by-side questions give one unit for the question itself (no choices, its rows) and one unit per
+    column (``QIDn#k``, the column's scale points and rows). Questions only the legacy survey lists (or all
+    of them, without a definition) are read from the legacy survey, which lacks display orders.
+    """
+    questions = (definition or {}).get("Questions")
+    legacy_questions = (legacy or {}).get("questions")
+    legacy_questions = legacy_questions if isinstance(legacy_questions, Mapping) else {}
+    units: dict[str, Unit] = {}
+    for key, question in (questions if isinstance(questions, Mapping) else {}).items():
+        if isinstance(question, Mapping):
+            qid = str(question.get("QuestionID") or key)
+            _add_question(units, qid, question, legacy_questions.get(qid))
+    for qid, old in legacy_questions.items():
+        if str(qid) not in units and isinstance(old, Mapping):
+            _add_question(units, str(qid), _definition_from_legacy(str(qid), old), old)
+    return units
+
+
+def _add_question(units: dict[str, Unit], qid: str, question: Mapping[str, Any], old: Any) -> None:
+    old = old if isinstance(old, Mapping) else {}
+    units[qid] = _unit(qid, qid, None, question, old, old.get("choices"), old.get("subQuestions"))
+    if question.get("QuestionType") != SIDE_BY_SIDE:
+        return
+    old_columns = old.get("columns") if isinstance(old.get("columns"), Mapping) else {}
+    for column_key, column in _mapping(question.get("AdditionalQuestions")).items():
+        if not isinstance(column, Mapping):
+            continue
+        column_id = str(column.get("SubQuestionID") or column_key)
+        old_column = old_columns.get(column_id)
+        old_column = old_column if isinstance(old_column, Mapping) else {}
+        unit_id = str(column.get("QuestionID") or f"{qid}#{column_id}")
+        units[unit_id] = _unit(
+            unit_id,
+            qid,
+            column_id,
+            column,
+            old_column,
+            old_column.get("choices"),
+            old.get("subQuestions"),
+        )
+
+
+def _definition_from_legacy(qid: str, old: Mapping[str, Any]) -> dict[str, Any]:
+    """A legacy question in the definition's shape (what :func:`_unit` reads), orders unknown."""
+    kind = old.get("questionType") if isinstance(old.get("questionType"), Mapping) else {}
+    choices = _legacy_as_definition_choices(old.get("choices"))
+    rows = _legacy_as_definition_choices(old.get("subQuestions"))
+    question: dict[str, Any] = {
+        "QuestionID": qid,
+        "QuestionType": kind.get("type"),
+        "Selector": kind.get("selector"),
+        "SubSelector": kind.get("subSelector"),
+        "DataExportTag": old.get("questionName"),
+        "QuestionText": old.get("questionText"),
+        "Randomization": {"Type": "All"} if old.get("randomization") else None,
+    }
+    if kind.get("type") == SIDE_BY_SIDE:
+        question["Choices"] = rows
+        columns = old.get("columns") if isinstance(old.get("columns"), Mapping) else {}
+        question["AdditionalQuestions"] = {}
+        for k, column in columns.items():
+            if isinstance(column, Mapping):
+                part = _definition_from_legacy(f"{qid}#{k}", column)
+                part.update(
+                    {"SubQuestionID": str(k), "Answers": part.get("Choices"), "Choices": rows}
+                )
+                question["AdditionalQuestions"][str(k)] = part
+    elif rows:
+        question["Choices"], question["Answers"] = rows, choices
+    else:
+        question["Choices"] = choices
+    return question
+
+
+def _legacy_as_definition_choices(items: Any) -> dict[str, Any]:
+    return {
+        str(cid): {"Display": item.get("choiceText"), "TextEntry": bool(item.get("textEntry"))}
+        for cid, item in _mapping(items).items()
+        if isinstance(item, Mapping)
+    }
+
+
+def _unit(
+    unit_id: str,
+    parent_id: str,
+    column_id: str | None,
+    question: Mapping[str, Any],
+    legacy: Mapping[str, Any],
+    legacy_choices: Any,
+    legacy_rows: Any,
+) -> Unit:
+    legacy_type = (
+        legacy.get("questionType") if isinstance(legacy.get("questionType"), Mapping) else {}
+    )
+    variable_names = _mapping(question.get("VariableNaming"))
+    recodes = _mapping(question.get("RecodeValues"))
+    choices: tuple[Choice, ...] = ()
+    rows: tuple[Choice, ...] = ()
+    if question.get("QuestionType") == SIDE_BY_SIDE:  # the columns carry the choices
+        rows = _choices(question.get("Choices"), question.get("ChoiceOrder"), {}, {}, legacy_rows)
+    elif _mapping(question.get("Answers")):  # two-dimensional: rows x scale points
+        choices = _choices(
+            question.get("Answers"),
+            question.get("AnswerOrder"),
+            recodes,
+            variable_names,
+            legacy_choices,
+        )
+        rows = _choices(question.get("Choices"), question.get("ChoiceOrder"), {}, {}, legacy_rows)
+    else:
+        choices = _choices(
+            question.get("Choices"),
+            question.get("ChoiceOrder"),
+            recodes,
+            variable_names,
+            legacy_choices,
+        )
+    text = question.get("QuestionText")
+    return Unit(
+        question_id=unit_id,
+        parent_question_id=parent_id,
+        side_by_side_id=column_id,
+        type=_text_or_none(question.get("QuestionType") or legacy_type.get("type")),
+        selector=_text_or_none(question.get("Selector") or legacy_type.get("selector")),
+        sub_selector=_text_or_none(question.get("SubSelector") or legacy_type.get("subSelector")),
+        export_tag=_text_or_none(question.get("DataExportTag") or legacy.get("questionName")),
+        text_html=text if isinstance(text, str) else None,
+        choices=choices,
+        rows=rows,
+        is_randomized=_is_randomized(question.get("Randomization"))
+        or bool(legacy.get("randomization")),
+    )
+
+
+def _choices(
+    items: Any,
+    order: Any,
+    recodes: Mapping[str, Any],
+    variable_names: Mapping[str, Any],
+    legacy: Any,
+) -> tuple[Choice, ...]:
+    """Choices in display order (``ChoiceOrder``/``AnswerOrder``), then any the order does not list."""
+    items = _mapping(items)
+    legacy = _mapping(legacy)
+    ordered = (
+        [str(i) for i in order if not isinstance(i, (dict, list))]
+        if isinstance(order, list)
+        else []
+    )
+    positions = {cid: n for n, cid in enumerate(dict.fromkeys(ordered), start=1)}
+    ids = [cid for cid in positions if cid in items] + [
+        str(cid) for cid in items if str(cid) not in positions
+    ]
+    out = []
+    for cid in ids:
+        item = items.get(cid)
+        item = item if isinstance(item, Mapping) else {}
+        old = legacy.get(cid)
+        old = old if isinstance(old, Mapping) else {}
+        recode = recodes.get(cid, old.get("recode"))
+        variable = variable_names.get(cid) or old.get("variableName") or item.get("VariableName")
+        display = item.get("Display")
+        out.append(
+            Choice(
+                choice_id=cid,
+                text_html=display
+                if isinstance(display, str)
+                else _text_or_none(old.get("choiceText")),
+                recode=_text_or_none(recode) if recode is not None else cid,
+                variable_name=_text_or_none(variable),
+                position=positions.get(cid),
+                is_text_entry=_truthy(item.get("TextEntry")) or bool(old.get("textEntry")),
+            )
+        )
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------------
+# records of the definition-derived streams
+
+
+def choice_records(survey_id: str, units: Mapping[str, Unit]) -> Iterator[dict[str, Any]]:
+    """``question_choices`` rows: every choice of every unit."""
+    for unit in units.values():
+        for choice in unit.choices:
+            yield {
+                "survey_id": survey_id,
+                "question_id": unit.question_id,
+                "choice_id": choice.choice_id,
+                "parent_question_id": unit.parent_question_id,
+                "side_by_side_id": unit.side_by_side_id,
+                "text": choice.text,
+                "text_html": choice.text_html,
+                "recode": choice.recode,
+                "variable_name": choice.variable_name,
+                "position": choice.position,
+                "is_text_entry": choice.is_text_entry,
+            }
+
+
+def sub_question_records(survey_id: str, units: Mapping[str, Unit]) -> Iterator[dict[str, Any]]:
+    """``sub_questions`` rows: matrix rows / statements of each unit, and side-by-side columns."""
+    columns: dict[str, list[Unit]] = {}
+    for unit in units.values():
+        if unit.side_by_side_id is not None:
+            columns.setdefault(unit.parent_question_id, []).append(unit)
+    for unit in units.values():
+        if unit.type == SIDE_BY_SIDE:
+            for position, column in enumerate(columns.get(unit.question_id, ()), start=1):
+                yield _sub_question(
+                    survey_id,
+                    unit,
+                    column.side_by_side_id or "",
+                    KIND_SIDE_BY_SIDE_COLUMN,
+                    {
+                        "text_html": column.text_html,
+                        "recode": None,
+                        "position": position,
+                        "is_text_entry": False,
+                        "export_tag": column.export_tag,
+                        "selector": column.selector,
+                        "sub_selector": column.sub_selector,
+                    },
+                )
+            continue
+        for row in unit.rows:
+            yield _sub_question(
+                survey_id,
+                unit,
+                row.choice_id,
+                KIND_ROW,
+                {
+                    "text_html": row.text_html,
+                    "recode": row.recode,
+                    "position": row.position,
+                    "is_text_entry": row.is_text_entry,
+                    "export_tag": None,
+                    "selector": None,
+                    "sub_selector": None,
+                },
+            )
+
+
+def _sub_question(
+    survey_id: str, unit: Unit, sub_id: str, kind: str, rest: dict[str, Any]
+) -> dict[str, Any]:
+    html = rest.pop("text_html")
+    return {
+        "survey_id": survey_id,
+        "question_id": unit.question_id,
+        "sub_question_id": sub_id,
+        "parent_question_id": unit.parent_question_id,
+        "kind": kind,
+        "text": html_to_text(html),
+        "text_html": html,
+        **rest,
+    }
+
+
+def block_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """``blocks`` rows: each block with its questions in order, its place in the flow and its looping."""
+    blocks = definition.get("Blocks")
+    block_list = (
+        blocks.values()
+        if isinstance(blocks, Mapping)
+        else blocks
+        if isinstance(blocks, list)
+        else []
+    )
+    flow_positions = {
+        bid: n
+        for n, bid in enumerate(dict.fromkeys(_flow_block_ids(definition.get("SurveyFlow"))), 1)
+    }
+    for block in block_list:
+        if not isinstance(block, Mapping) or not block.get("ID"):
+            continue
+        block_id = str(block["ID"])
+        options = _mapping(block.get("Options"))
+        elements = (
+            block.get("BlockElements") if isinstance(block.get("BlockElements"), list) else []
+        )
+        question_ids = [
+            str(e["QuestionID"])
+            for e in elements
+            if isinstance(e, Mapping) and e.get("Type") == "Question" and e.get("QuestionID")
+        ]
+        looping = options.get("Looping")
+        yield {
+            "survey_id": survey_id,
+            "block_id": block_id,
+            "description": _text_or_none(block.get("Description")),
+            "type": _text_or_none(block.get("Type")),
+            "is_trashed": block.get("Type") == TRASH_BLOCK_TYPE,
+            "flow_position": flow_positions.get(block_id),
+            "question_ids": question_ids,
+            "page_break_count": sum(
+                1 for e in elements if isinstance(e, Mapping) and e.get("Type") == "Page Break"
+            ),
+            "randomize_questions": _text_or_none(options.get("RandomizeQuestions")),
+            "block_locking": _text_or_none(options.get("BlockLocking")),
+            "block_visibility": _text_or_none(options.get("BlockVisibility")),
+            "loop_type": _text_or_none(looping)
+            if looping not in (None, "", "None", False)
+            else None,
+            "loop_options": dict(options["LoopingOptions"])
+            if isinstance(options.get("LoopingOptions"), Mapping)
+            else None,
+        }
+
+
+def _flow_block_ids(flow: Any) -> Iterator[str]:
+    """Block IDs in survey-flow order, through branches, groups and randomizers."""
+    if isinstance(flow, Mapping):
+        if flow.get("Type") in ("Block", "Standard") and flow.get("ID"):
+            yield str(flow["ID"])
+        yield from _flow_block_ids(flow.get("Flow"))
+    elif isinstance(flow, list):
+        for element in flow:
+            yield from _flow_block_ids(element)
+
+
+def embedded_field_names(
+    definition: Mapping[str, Any], legacy: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Embedded-data fields the survey declares (legacy ``embeddedData``, then the flow), in order."""
+    names: list[str] = []
+    fields = (legacy or {}).get("embeddedData")
+    for field in fields if isinstance(fields, list) else []:
+        if isinstance(field, Mapping) and field.get("name"):
+            names.append(str(field["name"]))
+    names.extend(_flow_embedded_fields(definition.get("SurveyFlow")))
+    return list(dict.fromkeys(names))
+
+
+def _flow_embedded_fields(flow: Any) -> Iterator[str]:
+    if isinstance(flow, Mapping):
+        if flow.get("Type") == "EmbeddedData":
+            for field in flow.get("EmbeddedData") or []:
+                if isinstance(field, Mapping) and field.get("Field"):
+                    yield str(field["Field"])
+        yield from _flow_embedded_fields(flow.get("Flow"))
+    elif isinstance(flow, list):
+        for element in flow:
+            yield from _flow_embedded_fields(element)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """Objects pass (keys as text); Qualtrics sometimes sends ``[]`` for an empty object."""
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    return {}
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    return isinstance(value, str) and value.strip().lower() in _TRUE_STRINGS
+
+
+def _is_randomized(randomization: Any) -> bool:
+    if not isinstance(randomization, Mapping):
+        return bool(randomization) and randomization not in ("None", "false")
+    kind = randomization.get("Type")
+    return kind not in (None, "", "None", False)
