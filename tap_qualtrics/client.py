@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import ParseResult, urlparse, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from singer_sdk import RESTStream
 from singer_sdk.pagination import BaseHATEOASPaginator
 
@@ -29,6 +30,7 @@ from tap_qualtrics.errors import (
     endpoint_of,
     qualtrics_error_detail,
 )
+from tap_qualtrics.ratebudget import RateBudget, buckets_for
 from tap_qualtrics.retry import RetryPolicy
 from tap_qualtrics.timestamps import normalize_or_none, normalize_timestamp
 
@@ -41,6 +43,21 @@ if TYPE_CHECKING:
     from tap_qualtrics.run import SyncRun
 
 DOWNLOAD_CHUNK_BYTES = 1 << 20
+#: Connections kept per host: enough for the export threads plus the main thread.
+CONNECTION_POOL_SIZE = 64
+
+
+class BudgetedAdapter(HTTPAdapter):
+    """Takes a slot of the run's rate budget before every request it sends (retries included)."""
+
+    def __init__(self, budget: Callable[[], RateBudget], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._budget = budget
+
+    @override
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        self._budget().acquire(buckets_for(request.method or "GET", urlsplit(request.url or "").path))
+        return super().send(request, *args, **kwargs)
 
 
 class NextPageLinkPaginator(BaseHATEOASPaginator):
@@ -64,6 +81,9 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         self.run = run
         self._warned_foreign_next_page = False
         super().__init__(tap)
+        adapter = BudgetedAdapter(lambda: run.rate_budget, pool_maxsize=CONNECTION_POOL_SIZE)
+        self.requests_session.mount("http://", adapter)
+        self.requests_session.mount("https://", adapter)
 
     # -- where and how to ask -------------------------------------------------------------------------
 

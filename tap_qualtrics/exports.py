@@ -17,14 +17,22 @@ import logging
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+try:  # parses a wide response ~2x faster than json, with the same result
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - exercised only without orjson
+    _loads = json.loads
+
 MAX_POLL_INTERVAL_SECONDS = 30.0
 POLL_GROWTH = 1.5
 SPOOL_PREFIX = "tap-qualtrics-export-"
+ZIP_MAGIC = b"PK\x03\x04"
 READ_BUFFER_BYTES = 1 << 20  # C-level line splitting over the decompressor
+SHORT_LINE_BYTES = 16
 
 logger = logging.getLogger("tap-qualtrics.exports")
 
@@ -82,6 +90,14 @@ class ResponseExporter:
 
     def export(self, survey_id: str, window: ExportWindow) -> Iterator[dict[str, Any]]:
         """Yield every response of ``survey_id`` in ``window``, sorted by last-modified date."""
+        with self.fetch(survey_id, window) as spool:
+            yield from read_export_file(spool)
+
+    def fetch(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
+        """Start, wait for and download one export; returns the file rewound (the caller closes it).
+
+        Safe to call from several threads at once (the concurrent export pipeline does).
+        """
         base = f"/surveys/{survey_id}/export-responses"
         deadline = self._clock() + self._timing.timeout
         started = self._transport.request_result("POST", base, export_request_body(window))
@@ -89,11 +105,15 @@ class ResponseExporter:
         if not progress_id:
             raise ExportFailedError("Qualtrics started the export without a progressId")
         file_id = self._wait_for_file(f"{base}/{progress_id}", started, deadline)
-        with tempfile.TemporaryFile(prefix=SPOOL_PREFIX) as spool:
+        spool = tempfile.TemporaryFile(prefix=SPOOL_PREFIX)  # noqa: SIM115 - the caller closes it
+        try:
             self._transport.download(f"{base}/{file_id}/file", spool)
             logger.info("Downloaded the response export of %s (%d bytes)", survey_id, spool.tell())
             spool.seek(0)
-            yield from read_export_file(spool)
+        except BaseException:
+            spool.close()
+            raise
+        return spool
 
     def _wait_for_file(self, progress_path: str, progress: Mapping[str, Any], deadline: float) -> str:
         interval = self._timing.poll_interval
@@ -132,26 +152,67 @@ def read_export_file(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
     """Responses from a downloaded export: a zip of ndjson members, or raw ndjson (``compress`` ignored)."""
     if zipfile.is_zipfile(spool):
         spool.seek(0)
-        with zipfile.ZipFile(spool) as archive:
-            for member in archive.infolist():
-                if member.is_dir():
-                    continue
-                with (
-                    archive.open(member) as compressed,
-                    io.BufferedReader(compressed, READ_BUFFER_BYTES) as lines,
-                ):
-                    yield from _parse_ndjson(lines)
+        try:
+            with zipfile.ZipFile(spool) as archive:
+                for member in archive.infolist():
+                    if member.is_dir():
+                        continue
+                    with (
+                        archive.open(member) as compressed,
+                        io.BufferedReader(compressed, READ_BUFFER_BYTES) as lines,
+                    ):
+                        yield from _parse_ndjson(lines)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ExportFailedError(f"the downloaded export file is a corrupt zip archive ({error})") from None
     else:
+        spool.seek(0)
+        if spool.read(4) == ZIP_MAGIC:
+            raise ExportFailedError("the downloaded export file is a damaged zip archive (truncated or corrupt)")
         spool.seek(0)
         yield from _parse_ndjson(spool)
 
 
 def _parse_ndjson(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
-    """One response per line; blank lines and the ``{}`` lines Qualtrics emits are skipped."""
+    """One response per line; blank lines and the ``{}`` lines Qualtrics emits are skipped.
+
+    Normalisation: bytes that are not UTF-8 become U+FFFD (with a warning) and NUL characters are
+    removed from every string, so each record can be loaded into any target (PostgreSQL refuses NUL).
+    A line that is not JSON fails the export (:class:`ExportFailedError`), never skipped silently.
+    """
     for line in lines:
-        stripped = line.strip()
-        if not stripped or stripped == b"{}":
-            continue
-        response = json.loads(stripped)
+        if len(line) < SHORT_LINE_BYTES:  # only short lines can be blank or ``{}`` (no copies)
+            stripped = line.strip()
+            if not stripped or stripped == b"{}":
+                continue
+        else:
+            stripped = line  # the parsers accept the surrounding whitespace and newline
+        try:
+            response = _loads(stripped)
+        except ValueError:  # orjson refuses what json reads (integers beyond 64 bits, NaN)
+            response = _lenient_loads(stripped)
+        if b"\\u0000" in stripped:
+            response = without_nul(response)
         if isinstance(response, dict) and response:
             yield response
+
+
+def _lenient_loads(line: bytes) -> Any:
+    """Lines orjson refuses: ``json`` reads big integers and NaN; bytes that are not UTF-8 become U+FFFD."""
+    try:
+        return json.loads(line)
+    except UnicodeDecodeError:
+        logger.warning("An exported response held bytes that are not UTF-8; they were replaced by U+FFFD")
+        return json.loads(line.decode("utf-8", "replace"))
+    except json.JSONDecodeError as error:
+        raise ExportFailedError(f"the downloaded export file holds a line that is not JSON ({error})") from None
+
+
+def without_nul(value: Any) -> Any:
+    """NUL characters removed from every string (PostgreSQL text and jsonb cannot hold them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value

@@ -17,6 +17,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 
 from tap_qualtrics.auth import ClientCredentialsAuthenticator, build_authenticator
 from tap_qualtrics.errors import Redactor
+from tap_qualtrics.ratebudget import RateBudget
 from tap_qualtrics.settings import Settings, parse_settings
 from tap_qualtrics.timestamps import format_timestamp, window_end
 
@@ -31,27 +32,47 @@ class SurveyFailure:
     reason: str
 
 
+@dataclass(frozen=True)
+class StreamFailure:
+    """A stream (or one of its directories, mailing lists or surveys) that was not synced this run."""
+
+    stream: str
+    reason: str
+
+
 @dataclass
 class FailureLedger:
-    """Surveys that failed during the run; reported together, once, when the run ends."""
+    """Surveys and streams that failed during the run; reported together, once, when the run ends."""
 
     failures: list[SurveyFailure] = field(default_factory=list)
+    stream_failures: list[StreamFailure] = field(default_factory=list)
 
     def record(self, survey_id: str, reason: str) -> None:
         self.failures.append(SurveyFailure(survey_id, reason))
 
+    def record_stream(self, stream: str, reason: str) -> None:
+        self.stream_failures.append(StreamFailure(stream, reason))
+
     def __bool__(self) -> bool:
-        return bool(self.failures)
+        return bool(self.failures or self.stream_failures)
 
     def summary(self) -> str:
-        """One sentence naming every failed survey."""
-        count = len(self.failures)
-        noun = "survey" if count == 1 else "surveys"
-        listed = "; ".join(f"{f.survey_id} ({f.reason.rstrip('.')})" for f in self.failures)
-        return (
-            f"Responses of {count} {noun} could not be synced and keep their bookmarks for the next "
-            f"run: {listed}."
-        )
+        """One sentence naming every failed survey, and one naming every failed stream."""
+        sentences = []
+        if self.failures:
+            count = len(self.failures)
+            noun = "survey" if count == 1 else "surveys"
+            listed = "; ".join(f"{f.survey_id} ({f.reason.rstrip('.')})" for f in self.failures)
+            sentences.append(
+                f"Responses of {count} {noun} could not be synced and keep their bookmarks for the "
+                f"next run: {listed}."
+            )
+        if self.stream_failures:
+            streams = list(dict.fromkeys(f.stream for f in self.stream_failures))
+            noun = "stream was" if len(streams) == 1 else "streams were"
+            listed = "; ".join(f"{f.stream} ({f.reason.rstrip('.')})" for f in self.stream_failures)
+            sentences.append(f"{len(streams)} {noun} not synced fully this run: {listed}.")
+        return " ".join(sentences)
 
 
 class SyncRun:
@@ -76,6 +97,11 @@ class SyncRun:
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator | ClientCredentialsAuthenticator:
         return build_authenticator(self.settings, self._required_scopes())
+
+    @cached_property
+    def rate_budget(self) -> RateBudget:
+        """The one request budget every stream and export thread of this run draws from."""
+        return RateBudget(self.settings.rate_limits)
 
     @cached_property
     def redact(self) -> Redactor:

@@ -7,9 +7,10 @@ request is made. Messages never echo a secret.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,13 +30,23 @@ DEFAULT_RETRY_DELAY = 2
 DEFAULT_EXPORT_POLL_INTERVAL = 2
 DEFAULT_EXPORT_TIMEOUT = 3600
 DEFAULT_EXPORT_SAFETY_LAG = 60
+# From the rate limits: an export in flight is polled every 2-5 s (12-30 progress calls a minute), so about 50
+# of them fill the 1,000/min progress budget. Starts and downloads (100/min each) are held back by the run's
+# rate budget whatever this is; more would only wait.
+DEFAULT_MAX_CONCURRENT_EXPORTS = 50
+RATE_LIMIT_BUCKETS = ("brand", "export_start", "export_progress", "export_file")
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100
 
 # "iad1", "fra1", "eu", or an organization host prefix "org.dc" (e.g. "conjoint.co1").
 _DATA_CENTER_ID = r"(?:[a-z]{2,4}\d{1,2}|eu)"
 _ORG_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DATA_CENTER_PATTERN = re.compile(rf"(?:{_ORG_LABEL}\.)?{_DATA_CENTER_ID}")
 _SURVEY_ID_ENTRY = re.compile(r"[A-Za-z0-9_*?\[\]!-]+")
+_DIRECTORY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HARMLESS_TO_ECHO = re.compile(r"[A-Za-z0-9._/-]{1,80}")
+_UNSAFE_IN_CREDENTIAL = re.compile(r"[\s\x00-\x1f\x7f]")
+_UNSAFE_IN_URL = re.compile(r"[\s\\\x00-\x1f\x7f]")
 
 CONFIG_JSONSCHEMA = th.PropertiesList(
     th.Property(
@@ -60,8 +71,10 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         "oauth_scopes",
         th.ArrayType(th.StringType),
         description=(
-            "OAuth scopes to request. Default: what the selected streams need "
-            "(read:surveys, read:survey_responses, read:users)."
+            "OAuth scopes to request. Default: what the selected streams need (read:surveys, "
+            "read:survey_responses, read:users, read:directories, read:directory_contacts, "
+            "read:mailing_lists, read:mailing_list_contacts, read:distributions, read:groups, "
+            "read:divisions)."
         ),
     ),
     th.Property(
@@ -90,8 +103,26 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         "survey_ids",
         th.ArrayType(th.StringType),
         description=(
-            "Survey IDs or glob patterns (e.g. SV_abc*) to include in surveys, questions and responses. "
-            "Default: every survey the credentials can see."
+            "Survey IDs or glob patterns (e.g. SV_abc*) to include in surveys, questions, responses, "
+            "distributions and distribution_contacts. Default: every survey the credentials can see."
+        ),
+    ),
+    th.Property(
+        "directory_ids",
+        th.ArrayType(th.StringType),
+        description=(
+            "XM Directory IDs (POOL_...) for directories, contacts, mailing_lists and "
+            "mailing_list_contacts. Default: every directory the credentials can list; when set, "
+            "the directory list is not read (read:directories is not needed)."
+        ),
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
+        default=DEFAULT_PAGE_SIZE,
+        description=(
+            "pageSize for the directory, contact, mailing-list, distribution, group and division "
+            "lists (1-100; mailing-list members are capped at Qualtrics' maximum of 50)."
         ),
     ),
     th.Property(
@@ -128,12 +159,35 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         description="Give up on one survey's response export after this many seconds (retried next run).",
     ),
     th.Property(
+        "max_concurrent_exports",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_MAX_CONCURRENT_EXPORTS,
+        description=(
+            "Response exports kept in flight at once (started, polled and downloaded to temporary files "
+            "while earlier surveys' records are emitted, in the same order). Each one waiting holds a "
+            "downloaded file on disk. 1 exports one survey at a time."
+        ),
+    ),
+    th.Property(
+        "rate_limits_per_minute",
+        th.ObjectType(
+            *(th.Property(bucket, th.IntegerType(minimum=1)) for bucket in RATE_LIMIT_BUCKETS),
+            additional_properties=False,
+        ),
+        description=(
+            "Requests per minute the whole run may send: brand (every request, default 3000), "
+            "export_start (100), export_progress (1000), export_file (100), Qualtrics' limits. "
+            "Lower them to leave room for other API clients of the same brand."
+        ),
+    ),
+    th.Property(
         "export_safety_lag_seconds",
         th.IntegerType(minimum=0),
         default=DEFAULT_EXPORT_SAFETY_LAG,
         description=(
-            "Each run exports responses modified up to its start time minus this lag, so responses "
-            "written while the run is going are picked up by the next run."
+            "Each run exports responses (and reads contacts and distributions) modified up to its "
+            "start time minus this lag, so changes made while the run is going are picked up by "
+            "the next run."
         ),
     ),
 ).to_dict()
@@ -158,12 +212,16 @@ class Settings:
     oauth_scopes: tuple[str, ...] | None = None
     start_date: str | None = None
     surveys: SurveySelection = field(default_factory=SurveySelection)
+    directory_ids: tuple[str, ...] | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
     request_timeout: int = DEFAULT_REQUEST_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_delay: int = DEFAULT_RETRY_DELAY
     export_poll_interval: int = DEFAULT_EXPORT_POLL_INTERVAL
     export_timeout: int = DEFAULT_EXPORT_TIMEOUT
     export_safety_lag: int = DEFAULT_EXPORT_SAFETY_LAG
+    max_concurrent_exports: int = DEFAULT_MAX_CONCURRENT_EXPORTS
+    rate_limits: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def uses_oauth(self) -> bool:
@@ -183,6 +241,8 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         oauth_scopes=_oauth_scopes(config.get("oauth_scopes")),
         start_date=_start_date(config.get("start_date")),
         surveys=_survey_selection(config.get("survey_ids")),
+        directory_ids=_directory_ids(config.get("directory_ids")),
+        page_size=_page_size(config),
         request_timeout=_whole_number(config, "request_timeout", DEFAULT_REQUEST_TIMEOUT, minimum=1),
         max_retries=_whole_number(config, "max_retries", DEFAULT_MAX_RETRIES, minimum=0),
         retry_delay=_whole_number(config, "retry_delay", DEFAULT_RETRY_DELAY, minimum=0),
@@ -193,11 +253,46 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         export_safety_lag=_whole_number(
             config, "export_safety_lag_seconds", DEFAULT_EXPORT_SAFETY_LAG, minimum=0
         ),
+        max_concurrent_exports=_whole_number(
+            config, "max_concurrent_exports", DEFAULT_MAX_CONCURRENT_EXPORTS, minimum=1
+        ),
+        rate_limits=_rate_limits(config.get("rate_limits_per_minute")),
     )
+
+
+def _rate_limits(value: Any) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SettingsError("rate_limits_per_minute must be an object of bucket names and whole numbers.")
+    limits = {}
+    for bucket, limit in value.items():
+        if bucket not in RATE_LIMIT_BUCKETS:
+            raise SettingsError(
+                f"rate_limits_per_minute knows {', '.join(RATE_LIMIT_BUCKETS)}, not {bucket!r}."
+                if _HARMLESS_TO_ECHO.fullmatch(str(bucket))
+                else f"rate_limits_per_minute knows only {', '.join(RATE_LIMIT_BUCKETS)}."
+            )
+        name = f"rate_limits_per_minute.{bucket}"
+        limits[bucket] = _whole_number({name: limit}, name, 1, minimum=1)
+    return limits
 
 
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def refuse_unknown_settings(config: Mapping[str, Any], known: Iterable[str]) -> None:
+    """A misspelt setting (``survey_id`` for ``survey_ids``) would be ignored silently: refuse it."""
+    names = sorted(set(known))
+    for key in sorted(str(k) for k in config):
+        if key in names:
+            continue
+        if not _HARMLESS_TO_ECHO.fullmatch(key):
+            raise SettingsError("The config holds an unknown setting; remove it or correct its name.")
+        guess = difflib.get_close_matches(key, names, n=1)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        raise SettingsError(f"Unknown setting {key!r}{hint}: remove it or correct its name.")
 
 
 def _credentials(config: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
@@ -206,6 +301,11 @@ def _credentials(config: Mapping[str, Any]) -> tuple[str | None, str | None, str
         config.get("client_id"),
         config.get("client_secret"),
     )
+    for name, value in (("api_token", api_token), ("client_id", client_id), ("client_secret", client_secret)):
+        if _present(value) and _UNSAFE_IN_CREDENTIAL.search(str(value).strip()):
+            raise SettingsError(
+                f"{name} contains spaces or control characters; paste the value exactly as Qualtrics shows it."
+            )
     has_token, has_id, has_secret = _present(api_token), _present(client_id), _present(client_secret)
     if has_token and (has_id or has_secret):
         raise SettingsError(
@@ -240,6 +340,8 @@ def _origin(config: Mapping[str, Any]) -> str:
 
 
 def _origin_from_base_url(base_url: str) -> str:
+    if _UNSAFE_IN_URL.search(base_url):
+        raise SettingsError("base_url must not contain spaces, backslashes or control characters.")
     parts = urlsplit(base_url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise SettingsError("base_url must be an http(s) URL such as https://iad1.qualtrics.com.")
@@ -310,6 +412,31 @@ def _survey_selection(value: Any) -> SurveySelection:
                 f"survey_ids entry{shown} is not a survey ID or glob pattern, such as SV_abc123 or SV_*."
             )
     return SurveySelection(entries)
+
+
+def _directory_ids(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    entries = tuple(dict.fromkeys(str(entry).strip() for entry in value))
+    if not entries:
+        raise SettingsError(
+            "directory_ids is empty; leave it out to sync every directory, or list directory IDs "
+            "such as POOL_abc123."
+        )
+    for entry in entries:
+        if not _DIRECTORY_ID.fullmatch(entry):
+            shown = f" {entry!r}" if _HARMLESS_TO_ECHO.fullmatch(entry) else ""
+            raise SettingsError(f"directory_ids entry{shown} is not a directory ID, such as POOL_abc123.")
+    return entries
+
+
+def _page_size(config: Mapping[str, Any]) -> int:
+    size = _whole_number(config, "page_size", DEFAULT_PAGE_SIZE, minimum=1)
+    if size > MAX_PAGE_SIZE:
+        raise SettingsError(
+            f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE} (the largest page Qualtrics serves)."
+        )
+    return size
 
 
 def _whole_number(config: Mapping[str, Any], name: str, default: int, *, minimum: int) -> int:

@@ -17,12 +17,32 @@ from tap_qualtrics._compat import override
 from tap_qualtrics.client import QualtricsStream
 from tap_qualtrics.errors import Redactor
 from tap_qualtrics.run import SyncRun
-from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error
-from tap_qualtrics.streams import QuestionsStream, ResponsesStream, SurveysStream, UsersStream
+from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error, refuse_unknown_settings
+from tap_qualtrics.streams import (
+    BlocksStream,
+    ContactsStream,
+    DirectoriesStream,
+    DistributionContactsStream,
+    DistributionsStream,
+    DivisionsStream,
+    ExportColumnsStream,
+    GroupsStream,
+    MailingListContactsStream,
+    MailingListsStream,
+    QuestionChoicesStream,
+    QuestionsStream,
+    ResponseAnswersStream,
+    ResponseEmbeddedDataStream,
+    ResponsesStream,
+    SubQuestionsStream,
+    SurveysStream,
+    UsersStream,
+)
 
 
 class TapQualtrics(Tap):
-    """Singer tap for Qualtrics: surveys, questions, responses (through the export API) and users."""
+    """Singer tap for Qualtrics: surveys, questions, responses (through the export API), users, XM
+    Directory (directories, contacts, mailing lists), distributions, groups and divisions."""
 
     name = "tap-qualtrics"
     config_jsonschema = CONFIG_JSONSCHEMA
@@ -30,6 +50,7 @@ class TapQualtrics(Tap):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if kwargs.get("validate_config", True):
+            refuse_unknown_settings(self.config, self.config_jsonschema["properties"])
             _ = self.run.settings  # a config that cannot work fails here, before any request
 
     @cached_property
@@ -48,6 +69,20 @@ class TapQualtrics(Tap):
             QuestionsStream(self, run=self.run),
             ResponsesStream(self, run=self.run),
             UsersStream(self, run=self.run),
+            QuestionChoicesStream(self, run=self.run),
+            SubQuestionsStream(self, run=self.run),
+            BlocksStream(self, run=self.run),
+            ExportColumnsStream(self, run=self.run),
+            ResponseAnswersStream(self, run=self.run),
+            ResponseEmbeddedDataStream(self, run=self.run),
+            DirectoriesStream(self, run=self.run),
+            ContactsStream(self, run=self.run),
+            MailingListsStream(self, run=self.run),
+            MailingListContactsStream(self, run=self.run),
+            DistributionsStream(self, run=self.run),
+            DistributionContactsStream(self, run=self.run),
+            GroupsStream(self, run=self.run),
+            DivisionsStream(self, run=self.run),
         ]
 
     def _required_scopes(self) -> tuple[str, ...]:

@@ -2,9 +2,43 @@
 
 from __future__ import annotations
 
+from tap_qualtrics.streams.directory import (
+    ContactsStream,
+    DirectoriesStream,
+    MailingListContactsStream,
+    MailingListsStream,
+)
+from tap_qualtrics.streams.distributions import DistributionContactsStream, DistributionsStream
+from tap_qualtrics.streams.organization import DivisionsStream, GroupsStream
+from tap_qualtrics.streams.answers import ResponseAnswersStream, ResponseEmbeddedDataStream
 from tap_qualtrics.streams.questions import QuestionsStream
 from tap_qualtrics.streams.responses import ResponsesStream
+from tap_qualtrics.streams.structure import (
+    BlocksStream,
+    ExportColumnsStream,
+    QuestionChoicesStream,
+    SubQuestionsStream,
+)
 from tap_qualtrics.streams.surveys import SurveysStream
 from tap_qualtrics.streams.users import UsersStream
 
-__all__ = ["QuestionsStream", "ResponsesStream", "SurveysStream", "UsersStream"]
+__all__ = [
+    "BlocksStream",
+    "ExportColumnsStream",
+    "QuestionChoicesStream",
+    "ResponseAnswersStream",
+    "ResponseEmbeddedDataStream",
+    "SubQuestionsStream",
+    "ContactsStream",
+    "DirectoriesStream",
+    "DistributionContactsStream",
+    "DistributionsStream",
+    "DivisionsStream",
+    "GroupsStream",
+    "MailingListContactsStream",
+    "MailingListsStream",
+    "QuestionsStream",
+    "ResponsesStream",
+    "SurveysStream",
+    "UsersStream",
+]

@@ -17,7 +17,7 @@ from tap_qualtrics._compat import override
 from tap_qualtrics.client import QualtricsStream
 from tap_qualtrics.definitions import question_records
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.surveys import DEFINITION_KEY, SurveysStream
+from tap_qualtrics.streams.surveys import DEFINITION_KEY, LEGACY_KEY, SurveysStream
 
 
 class QuestionsStream(QualtricsStream):
@@ -40,6 +40,7 @@ class QuestionsStream(QualtricsStream):
         """Keep the parent's definition aside; the frozen context holds only the survey ID."""
         slim = dict(context)
         self._handed_over_definition = slim.pop(DEFINITION_KEY, None)
+        slim.pop(LEGACY_KEY, None)  # for the other children of surveys
         return slim
 
     @override

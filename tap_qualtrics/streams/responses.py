@@ -11,6 +11,7 @@ the run reports the failures when it ends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -22,8 +23,11 @@ from tap_qualtrics._compat import override
 from tap_qualtrics.client import QualtricsStream
 from tap_qualtrics.coerce import to_bool, to_int, to_number, to_text
 from tap_qualtrics.errors import QualtricsAuthError
-from tap_qualtrics.exports import ExportTiming, ExportWindow, ResponseExporter
+from tap_qualtrics.export_pipeline import ExportPipeline
+from tap_qualtrics.exports import ExportTiming, ExportWindow, ResponseExporter, read_export_file
+from tap_qualtrics.record_writer import LeanRecordWriter, sdk_path_is_identity
 from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.streams.answer_rows import ResponseChildren
 from tap_qualtrics.timestamps import api_timestamp, normalize_or_none
 
 # values key -> (column, conversion). Keys follow the JSON/NDJSON export (contract §5.4).
@@ -47,10 +51,30 @@ METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "externalDataReference": ("external_reference", to_text),
 }
 LAST_MODIFIED_KEYS = ("LastModifiedDate", "lastModifiedDate", "_lastModifiedDate")
+_PLAIN_UTC_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def _timestamp(value: Any) -> str | None:
+    """:func:`normalize_or_none`, with a shortcut for the export's usual ``YYYY-MM-DDTHH:MM:SSZ`` form."""
+    if type(value) is str and len(value) == 20 and _PLAIN_UTC_SECONDS.fullmatch(value):
+        return value[:19] + ".000000Z"
+    return normalize_or_none(value)
+
+
+# Per-record work done once: the record's initial shape and the conversions (dates take the shortcut).
+_RECORD_TEMPLATE: dict[str, Any] = {column: None for column, _ in METADATA_COLUMNS.values()}
+_CONVERSIONS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = tuple(
+    (key, column, _timestamp if convert is normalize_or_none else convert)
+    for key, (column, convert) in METADATA_COLUMNS.items()
+)
 
 
 class UnsortedExportError(Exception):
     """The export was not in last-modified order, so the bookmark cannot follow the records."""
+
+
+class MalformedExportError(Exception):
+    """A response lacks what the bookmark needs (its ID or dates): fail the survey, never skip it."""
 
 
 class ResponsesStream(QualtricsStream):
@@ -67,6 +91,9 @@ class ResponsesStream(QualtricsStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._partitions: list[dict] | None = None
+        self._pipeline: ExportPipeline | None = None
+        self._lean_writer: LeanRecordWriter | None | bool = False  # False: not decided yet
+        self._children: ResponseChildren | None = None
 
     @property
     @override
@@ -99,6 +126,7 @@ class ResponsesStream(QualtricsStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
+        self._response_children().begin()
         if not context:
             return  # no survey selected: the SDK still asks once without a partition
         survey_id = context["survey_id"]
@@ -107,34 +135,139 @@ class ResponsesStream(QualtricsStream):
         if start is not None and start >= end:
             self.logger.info("Responses of %s are up to date (bookmark %s)", survey_id, start)
             return
+        pipeline = self._export_pipeline()
+        self._prefetch_after(context, pipeline)
         try:
-            yield from self._window_records(survey_id, start, end)
+            yield from self._window_records(pipeline, survey_id, start, end)
         except QualtricsAuthError:
+            pipeline.close()
             raise  # the credentials are refused: no other survey can succeed either
+        except GeneratorExit:  # the SDK stopped early (a dry run's record limit)
+            pipeline.close()
+            raise
         except Exception as error:  # noqa: BLE001 - one survey's failure must not stop the others
             self._fail(context, survey_id, error, restore_bookmark_to=start)
             return
+        finally:
+            if self._is_last_partition(context):
+                pipeline.close()
         self._complete_window(context, end)
 
-    def _window_records(self, survey_id: str, start: str | None, end: str) -> Iterator[Record]:
-        settings = self.run.settings
-        exporter = ResponseExporter(
-            self, ExportTiming(poll_interval=settings.export_poll_interval, timeout=settings.export_timeout)
+    # -- concurrent exports ------------------------------------------------------------------------------
+
+    def _export_pipeline(self) -> ExportPipeline:
+        if self._pipeline is None:
+            settings = self.run.settings
+            _ = self.run.rate_budget  # created here, before any export thread can race to create it
+            exporter = ResponseExporter(
+                self, ExportTiming(poll_interval=settings.export_poll_interval, timeout=settings.export_timeout)
+            )
+            self._pipeline = ExportPipeline(exporter.fetch, settings.max_concurrent_exports)
+        return self._pipeline
+
+    def _prefetch_after(self, context: Context, pipeline: ExportPipeline) -> None:
+        """Keep the exports of the next ``max_concurrent_exports`` surveys in flight."""
+        if not pipeline.concurrent:
+            return
+        partitions = self.partitions or []
+        try:
+            index = partitions.index(dict(context))
+        except ValueError:
+            return
+        end = self.run.export_window_end
+        for later in partitions[index : index + 1 + self.run.settings.max_concurrent_exports]:
+            start = self._planned_start(later)
+            if start is None or start < end:
+                pipeline.prefetch(later["survey_id"], _export_window(start, end))
+
+    def _planned_start(self, context: Mapping[str, Any]) -> str | None:
+        """The start :meth:`starting_timestamp` will give this partition, read without writing state."""
+        bookmarks = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
+        state = next(
+            (p for p in bookmarks.get("partitions") or [] if p.get("context") == dict(context)), {}
         )
-        window = ExportWindow(start=api_timestamp(start) if start else None, end=api_timestamp(end))
+        value = state.get("replication_key_value")
+        if not value or state.get("replication_key") != self.replication_key:
+            value = None
+        start_date = self.config.get("start_date")
+        if start_date:
+            value = self.compare_start_date(value, start_date) if value else start_date
+        return normalize_or_none(value)
+
+    def _is_last_partition(self, context: Context) -> bool:
+        partitions = self.partitions or []
+        return not partitions or partitions[-1] == dict(context)
+
+    # -- records -------------------------------------------------------------------------------------------
+
+    def _window_records(
+        self, pipeline: ExportPipeline, survey_id: str, start: str | None, end: str
+    ) -> Iterator[Record]:
+        with pipeline.take(survey_id, _export_window(start, end)) as spool:
+            yield from self._spool_records(spool, survey_id, start)
+
+    def _spool_records(self, spool: Any, survey_id: str, start: str | None) -> Iterator[Record]:
+        children = self._response_children()
         latest = start
-        for exported in exporter.export(survey_id, window):
+        for exported in read_export_file(spool):
             record = response_record(survey_id, exported)
             if record is None:
-                continue
+                raise MalformedExportError("the export holds a response without a responseId")
             last_modified = record["last_modified_date"]
+            if last_modified is None:
+                msg = f"response {record['response_id']} in the export has no last-modified or recorded date"
+                raise MalformedExportError(msg)
             if start is not None and last_modified is not None and last_modified < start:
                 continue  # before the bookmark: emitted by an earlier run (the request bound is floored)
             if latest is not None and last_modified is not None and last_modified < latest:
                 msg = f"the export is not sorted by last-modified date ({last_modified} after {latest})"
                 raise UnsortedExportError(msg)
             latest = last_modified or latest
+            children.write(record)  # the response's answer rows go out before it (and the STATE after it)
             yield record
+
+    # -- children: response_answers, response_embedded_data -------------------------------------------------
+
+    def _response_children(self) -> ResponseChildren:
+        if self._children is None:
+            self._children = ResponseChildren(self, flush_parent=self._flush_records)
+        return self._children
+
+    @override
+    def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
+        """None: the children's rows are written in this stream's export pass (streams/answer_rows.py), not by
+        one child sync per response."""
+        return ()
+
+    @override
+    def _write_record_message(self, record: Record) -> None:
+        """Records are built JSON-ready in schema order: serialize them directly when the SDK would not change them."""
+        writer = self._lean_writer
+        if writer is False:
+            writer = self._lean_writer = (
+                LeanRecordWriter(self.name, self._stream_version) if sdk_path_is_identity(self) else None
+            )
+        if writer is None:
+            super()._write_record_message(record)
+            return
+        writer.write(record)
+        self.state_manager.is_flushed = False
+
+    def _flush_records(self) -> None:
+        if isinstance(self._lean_writer, LeanRecordWriter):
+            self._lean_writer.flush()
+
+    @override
+    def _write_state_message(self) -> None:
+        self._flush_records()  # a STATE never overtakes the records it covers
+        super()._write_state_message()
+
+    @override
+    def sync(self, context: Context | None = None) -> None:
+        try:
+            super().sync(context)
+        finally:
+            self._flush_records()
 
     def _complete_window(self, context: Context, end: str) -> None:
         """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""
@@ -165,24 +298,28 @@ def response_record(survey_id: str, exported: Mapping[str, Any]) -> dict[str, An
     response_id = exported.get("responseId") or values.get("_recordId")
     if not response_id:
         return None
-    record: dict[str, Any] = {column: None for column, _ in METADATA_COLUMNS.values()}
+    record = _RECORD_TEMPLATE.copy()  # the metadata columns first, in METADATA_COLUMNS order
     record["survey_id"] = survey_id
     record["response_id"] = str(response_id)
-    for key, (column, convert) in METADATA_COLUMNS.items():
+    for key, column, convert in _CONVERSIONS:
         if key in values:
             record[column] = convert(values[key])
     last_modified = next((values[key] for key in LAST_MODIFIED_KEYS if values.get(key)), None)
-    record["last_modified_date"] = normalize_or_none(last_modified) or record["recorded_date"]
+    record["last_modified_date"] = _timestamp(last_modified) or record["recorded_date"]
     labels = exported.get("labels")
     displayed_fields = exported.get("displayedFields")
     displayed_values = exported.get("displayedValues")
     record["values"] = values
     record["labels"] = labels if isinstance(labels, dict) else None
     record["displayed_fields"] = (
-        [str(field) for field in displayed_fields] if isinstance(displayed_fields, list) else None
+        list(map(str, displayed_fields)) if isinstance(displayed_fields, list) else None
     )
     record["displayed_values"] = displayed_values if isinstance(displayed_values, dict) else None
     return record
+
+
+def _export_window(start: str | None, end: str) -> ExportWindow:
+    return ExportWindow(start=api_timestamp(start) if start else None, end=api_timestamp(end))
 
 
 def _reason(error: Exception) -> str:

@@ -3,7 +3,8 @@
 The list (``GET /surveys``) is cheap; details cost two requests per survey (legacy ``GET /surveys/{id}``
 for response counts, expiration and organization; ``GET /survey-definitions/{id}`` for status, options
 and questions), so they are fetched only for surveys whose ``lastModified`` reached the bookmark.
-The definition is handed to the ``questions`` child so it is fetched once per survey.
+The definition and the legacy survey are handed to the child streams (``questions``, ``question_choices``,
+``sub_questions``, ``blocks``, ``export_columns``) so each is fetched once per survey.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.timestamps import normalize_or_none
 
 DEFINITION_KEY = "definition"
+LEGACY_KEY = "legacy"
 SELECTION_KEY = "survey_ids"
 
 
@@ -37,6 +39,7 @@ class SurveysStream(QualtricsStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._definitions_for_children: dict[str, Mapping[str, Any]] = {}
+        self._legacy_for_children: dict[str, Mapping[str, Any]] = {}
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -53,6 +56,7 @@ class SurveysStream(QualtricsStream):
             definition = self.request_result("GET", f"/survey-definitions/{survey_id}")
             if self.child_streams:
                 self._definitions_for_children[survey_id] = definition
+                self._legacy_for_children[survey_id] = legacy
             yield survey_record(element, legacy, definition)
         # Every listed survey was seen: the bookmark (promoted by the SDK next) belongs to this selection.
         self.stream_state[SELECTION_KEY] = self._selection_signature()
@@ -77,9 +81,14 @@ class SurveysStream(QualtricsStream):
 
     @override
     def get_child_context(self, record: Record, context: Context | None) -> Context:
-        """The survey ID, plus the already fetched definition (the child strips it before syncing)."""
+        """The survey ID, plus the already fetched definition and legacy survey (children strip them before
+        syncing)."""
         survey_id = record["survey_id"]
-        return {"survey_id": survey_id, DEFINITION_KEY: self._definitions_for_children.pop(survey_id, None)}
+        return {
+            "survey_id": survey_id,
+            DEFINITION_KEY: self._definitions_for_children.pop(survey_id, None),
+            LEGACY_KEY: self._legacy_for_children.pop(survey_id, None),
+        }
 
 
 def survey_record(

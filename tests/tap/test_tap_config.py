@@ -96,7 +96,26 @@ def test_secrets_stay_out_of_repr() -> None:
 
 def test_discovery_needs_no_config() -> None:
     tap = TapQualtrics(config={}, validate_config=False)
-    assert sorted(tap.streams) == ["questions", "responses", "surveys", "users"]
+    assert sorted(tap.streams) == [
+        "blocks",
+        "contacts",
+        "directories",
+        "distribution_contacts",
+        "distributions",
+        "divisions",
+        "export_columns",
+        "groups",
+        "mailing_list_contacts",
+        "mailing_lists",
+        "question_choices",
+        "questions",
+        "response_answers",
+        "response_embedded_data",
+        "responses",
+        "sub_questions",
+        "surveys",
+        "users",
+    ]
 
 
 @pytest.mark.parametrize(

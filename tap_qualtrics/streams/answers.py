@@ -1,0 +1,102 @@
+"""``response_answers`` and ``response_embedded_data``: each response decomposed in the export pass of ``responses``.
+
+Both are children of ``responses`` (selecting either runs the response export) but are not synced once per
+parent record the SDK's way; :class:`tap_qualtrics.streams.answer_rows.ResponseChildren` feeds them from the
+export pass of ``responses`` (why: that module's docstring and docs/answer-model.md §6).
+
+The rows are built to their schema, so they are written with the tap's lean record writer, skipping the SDK's
+per-record conformance and serialization (~30-70 us per row, hundreds of rows per response), unless stream
+maps, flattening or property deselection need the SDK's record path.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from singer_sdk import StreamSchema
+from singer_sdk.helpers.types import Context, Record
+
+from tap_qualtrics._compat import override
+from tap_qualtrics.client import QualtricsStream
+from tap_qualtrics.record_writer import dumps, sdk_path_is_identity
+from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.streams.answer_rows import ROLE_ANSWERS, ROLE_EMBEDDED_DATA
+from tap_qualtrics.streams.responses import ResponsesStream
+
+
+class _ResponseChildStream(QualtricsStream):
+    """A stream whose rows ``ResponseChildren`` writes while ``responses`` is exported."""
+
+    parent_stream_type = ResponsesStream
+    # No bookmark of its own: the rows follow the responses bookmark.
+    state_partitioning_keys: ClassVar[list[str]] = []
+    required_scopes: ClassVar[tuple[str, ...]] = ("read:surveys", "read:survey_responses")
+    schema = StreamSchema(SCHEMAS)
+    #: how ResponseChildren recognises the stream
+    role: ClassVar[str] = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lean: bool | None = None
+        self._written = 0
+        self._head = b'{"type":"RECORD","stream":' + dumps(self.name) + b',"record":'
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        """Nothing of its own: the rows are written in the export pass of ``responses``."""
+        return ()
+
+    def write_schema(self) -> None:
+        """The SCHEMA message (once per run, before any row)."""
+        self._write_schema_message()
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> None:
+        """RECORD messages for ``rows`` (already in this stream's schema)."""
+        limit = self.ABORT_AT_RECORD_COUNT
+        if limit is not None:  # dry runs (--test, the SDK test suite) cap every stream
+            rows = rows[: max(0, limit - self._written)]
+        if not rows:
+            return
+        self._written += len(rows)
+        if self._lean is None:
+            self._lean = sdk_path_is_identity(self)
+        if not self._lean:
+            for row in rows:
+                self._write_record_message(row)
+            return
+        # The messages the SDK would write (as record_writer.LeanRecordWriter writes them), all rows of the
+        # response in one write, now: the caller has ordered them before the response's own record.
+        extracted = datetime.now(UTC).isoformat()
+        tail = b',"time_extracted":"' + extracted.encode() + b'"}\n'
+        head = self._head
+        _write(b"".join([head + dumps(row) + tail for row in rows]))
+
+
+def _write(data: bytes) -> None:
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        out.flush()  # whatever the text layer holds was written before these records
+        buffer.write(data)  # later messages go through the same buffer, after these
+    else:  # a text-only stdout (test runners capture into StringIO)
+        out.write(data.decode())
+        out.flush()
+
+
+class ResponseAnswersStream(_ResponseChildStream):
+    """One row per answered (or seen-but-unanswered) cell of each response."""
+
+    name = "response_answers"
+    primary_keys = ("answer_id",)
+    role = ROLE_ANSWERS
+
+
+class ResponseEmbeddedDataStream(_ResponseChildStream):
+    """One row per embedded-data value of each response."""
+
+    name = "response_embedded_data"
+    primary_keys = ("survey_id", "response_id", "field")
+    role = ROLE_EMBEDDED_DATA

@@ -1,0 +1,167 @@
+"""``distributions`` and ``distribution_contacts``: how each selected survey was sent, and to whom.
+
+Both are partitioned by survey: the surveys ``survey_ids`` selects from the live survey list (as for
+``responses``), because ``GET /distributions`` requires a ``surveyId``.
+
+- ``distributions`` is incremental per survey on ``modified_date``. The list has no modified-date
+  filter (only send dates), so each run lists a survey's distributions (a few per survey) and emits
+  those modified in ``[bookmark, run start - export_safety_lag_seconds)``, sorted; the bookmark then
+  moves to the window end.
+- ``distribution_contacts`` (``GET /distributions/{id}/history``) is re-read in full on every run:
+  opens, starts and completions change without the distribution's ``modified_date`` changing.
+
+``GET /distributions/{id}/links`` is never called: it updates the contacts' contact-frequency state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from singer_sdk import StreamSchema
+from singer_sdk.helpers.types import Context, Record
+
+from tap_qualtrics._compat import override
+from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.streams.listing import AccountStream, record_from
+from tap_qualtrics.timestamps import normalize_or_none
+
+
+def selected_survey_ids(stream: AccountStream) -> list[str]:
+    """Selected surveys of the live list, plus ``survey_ids`` entries that name a survey it lacks."""
+    selection = stream.run.settings.surveys
+    listed = [
+        str(e["id"])
+        for e in stream.list_elements("/surveys")
+        if isinstance(e, Mapping) and e.get("id")
+    ]
+    chosen = [survey_id for survey_id in listed if selection.includes(survey_id)]
+    chosen += [survey_id for survey_id in selection.explicit_ids if survey_id not in listed]
+    return list(dict.fromkeys(chosen))
+
+
+class SurveyPartitioned(AccountStream):
+    """One partition per selected survey (the survey list is read once per stream and run)."""
+
+    required_scopes: ClassVar[tuple[str, ...]] = ("read:surveys", "read:distributions")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._partitions: list[dict] | None = None
+
+    @property
+    @override
+    def partitions(self) -> list[dict] | None:
+        if self._partitions is None:
+            ids = self.call_guarded(
+                "(the survey list could not be read)", lambda: selected_survey_ids(self), []
+            )
+            self._partitions = [{"survey_id": survey_id} for survey_id in ids]
+        return self._partitions
+
+    def distributions_of(self, survey_id: str) -> Iterator[Mapping[str, Any]]:
+        """Every distribution of a survey (``GET /distributions?surveyId=``, paged)."""
+        for element in self.list_elements(self.paged_path("/distributions", surveyId=survey_id)):
+            if isinstance(element, Mapping) and element.get("id"):
+                yield element
+
+
+class DistributionsStream(SurveyPartitioned):
+    """Email distributions of each selected survey, stats and headers as objects; incremental."""
+
+    name = "distributions"
+    primary_keys = ("distribution_id",)
+    replication_key = "modified_date"
+    schema = StreamSchema(SCHEMAS)
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        """Each survey's distributions are sorted before they are emitted."""
+        return True
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        if not context:
+            return
+        survey_id = context["survey_id"]
+        start = self._stored_bookmark(context)
+        end = self.run.export_window_end
+        if start is not None and start >= end:
+            return
+        yield from self.guarded(
+            self._survey_records(context, start, end), context, f"for survey {survey_id}"
+        )
+
+    def _stored_bookmark(self, context: Context) -> str | None:
+        state = self.get_context_state(context)
+        if state.get("replication_key") != self.replication_key:
+            return None
+        return normalize_or_none(state.get("replication_key_value"))
+
+    def _survey_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
+        survey_id = context["survey_id"]
+        properties = self.schema["properties"]
+        records = []
+        for element in self.distributions_of(survey_id):
+            record = distribution_record(element, survey_id, properties)
+            modified = record["modified_date"]
+            if modified is None or ((start is None or modified >= start) and modified < end):
+                records.append(record)
+        records.sort(key=lambda r: (r["modified_date"] or "", r["distribution_id"]))
+        yield from records
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = end
+
+
+def distribution_record(
+    element: Mapping[str, Any], survey_id: str, properties: Mapping[str, Any]
+) -> Record:
+    """One ``distributions`` record; the recipients' mailing list is also a column (for joins)."""
+    recipients = element.get("recipients")
+    mailing_list_id = recipients.get("mailingListId") if isinstance(recipients, Mapping) else None
+    return record_from(
+        element,
+        properties,
+        {"id": "distribution_id"},
+        survey_id=survey_id,
+        mailing_list_id=mailing_list_id or None,
+    )
+
+
+class DistributionContactsStream(SurveyPartitioned):
+    """Per-recipient history of every distribution of the selected surveys; full table each run."""
+
+    name = "distribution_contacts"
+    primary_keys = ("distribution_id", "contact_id", "contact_lookup_id")
+    schema = StreamSchema(SCHEMAS)
+    # One state entry for the stream, not one per survey: this stream has no bookmark.
+    state_partitioning_keys: ClassVar[list[str]] = []
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        if not context:
+            return
+        survey_id = context["survey_id"]
+        yield from self.guarded(self._survey_records(survey_id), context, f"for survey {survey_id}")
+
+    def _survey_records(self, survey_id: str) -> Iterator[Record]:
+        properties = self.schema["properties"]
+        for distribution in self.distributions_of(survey_id):
+            distribution_id = str(distribution["id"])
+            for row in self.list_elements(
+                self.paged_path(f"/distributions/{distribution_id}/history")
+            ):
+                if isinstance(row, Mapping):
+                    yield history_record(row, distribution_id, survey_id, properties)
+
+
+def history_record(
+    row: Mapping[str, Any], distribution_id: str, survey_id: str, properties: Mapping[str, Any]
+) -> Record:
+    """One ``distribution_contacts`` record. A missing lookup ID becomes "" (it is part of the key)."""
+    record = record_from(row, properties, distribution_id=distribution_id, survey_id=survey_id)
+    if record["contact_lookup_id"] is None:
+        record["contact_lookup_id"] = ""
+    return record

@@ -1,0 +1,173 @@
+"""Helpers for the reliability suites: in-process tap runs with every output captured, the sandbox's
+truth as an upserting target would hold it, and a scan of all output for secret bytes."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import traceback
+from collections.abc import Iterable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_qualtrics.tap import TapQualtrics
+
+#: Sentinel credentials: any of these bytes in any output is a leak.
+SENTINEL_TOKEN = "SentinelApiToken0123456789abcdefXYZ"
+SENTINEL_CLIENT_ID = "sentinelclientid0123456789"
+SENTINEL_SECRET = "SentinelClientSecret0123456789abcdefXYZ"
+SENTINEL_ACCESS_PREFIX = "SentinelAccess-"
+SENTINEL_CREDENTIALS = {
+    "api_token": SENTINEL_TOKEN,
+    "client_id": SENTINEL_CLIENT_ID,
+    "client_secret": SENTINEL_SECRET,
+    "access_token_prefix": SENTINEL_ACCESS_PREFIX,
+}
+#: The streams whose records the suites compare with the truth (others are deselected: faster runs).
+COMPARED_STREAMS = ("surveys", "responses", "users")
+
+FAST: dict[str, Any] = {
+    "export_poll_interval_seconds": 0,
+    "retry_delay": 0,
+    "export_safety_lag_seconds": 0,
+    "request_timeout": 20,
+}
+
+
+def config_for(handle: Any, *, oauth: bool, **overrides: Any) -> dict[str, Any]:
+    credentials = (
+        {"client_id": handle.client_id, "client_secret": handle.client_secret}
+        if oauth
+        else {"api_token": handle.api_token}
+    )
+    return {**credentials, "base_url": handle.base_url, **FAST, **overrides}
+
+
+def catalog_for(streams: Iterable[str] = COMPARED_STREAMS) -> dict[str, Any]:
+    """The tap's own catalog with only ``streams`` selected."""
+    wanted = set(streams)
+    catalog = TapQualtrics(config={}, validate_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    return catalog
+
+
+@dataclass
+class Outcome:
+    """Everything one in-process run put out: Singer messages, log text, and the error it ended with."""
+
+    messages: list[dict[str, Any]]
+    stdout: str
+    logs: str
+    error: BaseException | None
+    error_text: str
+    failure_summary: str
+    failed_surveys: list[str] = field(default_factory=list)
+
+    def records(self, stream: str) -> list[dict[str, Any]]:
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failure_summary
+
+    def all_text(self) -> str:
+        return "\n".join((self.stdout, self.logs, self.error_text, self.failure_summary))
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def run_tap(
+    config: dict[str, Any],
+    *,
+    state: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
+) -> Outcome:
+    """One sync in this process, with DEBUG logging of every library captured (urllib3 included)."""
+    out, err, collect = io.StringIO(), io.StringIO(), _Collect()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(collect)
+    root.setLevel(logging.DEBUG)
+    error: BaseException | None = None
+    summary = ""
+    failed: list[str] = []
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            tap = None
+            try:
+                tap = TapQualtrics(
+                    config=copy.deepcopy(config),
+                    state=copy.deepcopy(state) if state else None,
+                    catalog=copy.deepcopy(catalog or catalog_for()),
+                )
+                tap.sync_all()
+            except Exception as raised:  # noqa: BLE001 - the suites judge every ending
+                error = raised
+            if tap is not None and tap.run.failures:
+                summary = tap.run.failures.summary()
+                failed = [f.survey_id for f in tap.run.failures.failures]
+    finally:
+        root.removeHandler(collect)
+        root.setLevel(old_level)
+    stdout = out.getvalue()
+    messages = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    error_text = "".join(traceback.format_exception(error)) if error is not None else ""
+    logs = "\n".join(collect.lines) + err.getvalue()
+    return Outcome(messages, stdout, logs, error, error_text, summary, failed)
+
+
+def truth_responses(truth: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """``(survey_id, response_id) -> last modified`` of every finished response."""
+    return {
+        (sid, rid): ts for sid, s in truth["surveys"].items() for rid, ts in s["responses"].items()
+    }
+
+
+def upsert(
+    target: dict[tuple[str, str], dict[str, Any]], records: Iterable[dict[str, Any]]
+) -> None:
+    """What a target keyed on the primary key holds after loading ``records``."""
+    for record in records:
+        target[(record["survey_id"], record["response_id"])] = record
+
+
+def response_bookmarks(state: dict[str, Any] | None) -> dict[str, str | None]:
+    if not state:
+        return {}
+    partitions = state.get("bookmarks", {}).get("responses", {}).get("partitions", [])
+    return {p["context"]["survey_id"]: p.get("replication_key_value") for p in partitions}
+
+
+def leaked_secrets(text: str, secrets: Iterable[str]) -> list[str]:
+    """The secrets (or any 12-character piece of one) found in ``text``."""
+    found = []
+    for secret in secrets:
+        pieces = {secret[i : i + 12] for i in range(max(len(secret) - 11, 1))}
+        if any(piece in text for piece in pieces):
+            found.append(secret[:6] + "…")
+    return found
+
+
+def issued_access_tokens(handle: Any) -> list[str]:
+    """Every OAuth access token the sandbox issued so far."""
+    return list(handle.app.auth._tokens)
