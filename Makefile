@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench sandbox clean
+.PHONY: demo meltano test bench sandbox clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tap-qualtrics needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -13,7 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[sandbox,test]'
 	@touch $@
 
-demo: $(VENV)/.installed
+# Meltano lives in its own venv (.meltano-venv/) and the plugins in .meltano/; both are installed once and
+# reinstalled only when meltano.yml's pip_urls or pyproject.toml change (scripts/meltano_setup.py).
+meltano: $(VENV)/.installed
+	$(PY) scripts/meltano_setup.py
+
+demo: meltano
 	$(PY) scripts/demo.py
 
 test: $(VENV)/.installed
@@ -26,4 +31,4 @@ sandbox: $(VENV)/.installed
 	$(VENV)/bin/qualtrics-sandbox serve --port 8765
 
 clean:
-	rm -rf $(VENV) build dist demo-output .pytest_cache
+	rm -rf $(VENV) .meltano-venv .meltano build dist demo-output .pytest_cache

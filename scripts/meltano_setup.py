@@ -1,0 +1,183 @@
+"""Install Meltano and this project's plugins once, inside the project, and run Meltano commands.
+
+Meltano lives in its own venv (``.meltano-venv/``): it pins ``sqlalchemy<2.1`` and ``click<8.6``, which the
+tap's ``.venv`` does not have to agree with. ``meltano install`` puts every plugin of ``meltano.yml`` into
+``.meltano/``. A stamp file records what was installed, so later calls return at once; a lock keeps two
+processes (``make demo`` and a test run, say) from installing at the same time or running Meltano while the
+other installs. Used by ``scripts/demo.py`` and ``tests/e2e``; ``python scripts/meltano_setup.py`` installs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO_REQUIREMENT = "meltano==4.4.1"
+MELTANO_VENV = ROOT / ".meltano-venv"
+MELTANO = MELTANO_VENV / "bin" / "meltano"
+STAMP = ROOT / ".meltano" / ".installed.json"
+LOCK = ROOT / ".meltano-venv.lock"
+#: Options of every Meltano command run from here: plain log lines, and the project's .env (a user's real
+#: credentials) ignored: the caller passes every setting it wants in the environment.
+_ISOLATED = ["--log-format=uncolored", "--env-file", os.devnull]
+
+
+class SetupError(RuntimeError):
+    """Meltano or a plugin could not be installed; the message says which step failed."""
+
+
+@contextmanager
+def project_lock() -> Iterator[None]:
+    """Exclusive lock over the Meltano venv and .meltano/ (installs, and runs that share .meltano/run/)."""
+    LOCK.touch(exist_ok=True)
+    with LOCK.open("r") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fingerprint() -> str:
+    """What an install depends on: Meltano's version, each plugin's pip_url, and the tap's own dependencies."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    plugins = sorted(
+        (kind, plugin["name"], plugin.get("pip_url", ""))
+        for kind, entries in (project.get("plugins") or {}).items()
+        for plugin in entries
+    )
+    material = json.dumps(
+        {
+            "meltano": MELTANO_REQUIREMENT,
+            "python": sys.version_info[:2],
+            "plugins": plugins,
+            "pyproject": hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def ensure_installed(log: Callable[[str], None] = print) -> Path:
+    """Make sure Meltano and every plugin are installed; return the ``meltano`` executable."""
+    with project_lock():
+        wanted = fingerprint()
+        if STAMP.exists() and MELTANO.exists():
+            try:
+                if json.loads(STAMP.read_text()).get("fingerprint") == wanted:
+                    return MELTANO
+            except ValueError:
+                pass
+        started = time.monotonic()
+        if not MELTANO.exists() or _installed_meltano() != MELTANO_REQUIREMENT:
+            log(
+                f"Installing {MELTANO_REQUIREMENT} into {MELTANO_VENV.relative_to(ROOT)}/ (once) ..."
+            )
+            _check_call(
+                [sys.executable, "-m", "venv", "--clear", str(MELTANO_VENV)],
+                "create the Meltano venv",
+            )
+            _check_call(
+                [
+                    str(MELTANO_VENV / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    MELTANO_REQUIREMENT,
+                ],
+                f"pip install {MELTANO_REQUIREMENT}",
+            )
+        log("Installing the plugins of meltano.yml into .meltano/ (once) ...")
+        STAMP.unlink(missing_ok=True)
+        _check_call([str(MELTANO), "install"], "meltano install", env=meltano_env())
+        STAMP.write_text(json.dumps({"fingerprint": wanted}))
+        log(f"  installed in {time.monotonic() - started:.0f} s")
+        return MELTANO
+
+
+def meltano_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a Meltano process: ours, minus settings of another venv or a stray plugin config."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"VIRTUAL_ENV", "PYTHONHOME"}
+        and not key.startswith(("TAP_QUALTRICS_", "TARGET_POSTGRES_", "TARGET_DUCKDB_", "MELTANO_"))
+    }
+    env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    env["NO_COLOR"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run_meltano(
+    args: list[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run one Meltano command in the project (under the project lock); output captured, never raises."""
+    with project_lock():
+        return subprocess.run(
+            [str(MELTANO), *_ISOLATED, *args],
+            cwd=ROOT,
+            env=meltano_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+def stream_meltano(
+    args: list[str], env: Mapping[str, str], on_log_line: Callable[[str], None], log_file: Path
+) -> int:
+    """Run one Meltano command, handing each log line to ``on_log_line`` as it comes; returns the exit code."""
+    with project_lock(), log_file.open("a") as log:
+        process = subprocess.Popen(
+            [str(MELTANO), *_ISOLATED, *args],
+            cwd=ROOT,
+            env=meltano_env(env),
+            stdout=log,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.write(line)
+            on_log_line(line.rstrip("\n"))
+        return process.wait()
+
+
+def _installed_meltano() -> str | None:
+    try:
+        out = subprocess.run(
+            [str(MELTANO), "--version"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return "meltano==" + out.strip().rsplit(" ", 1)[-1]
+
+
+def _check_call(command: list[str], what: str, env: Mapping[str, str] | None = None) -> None:
+    completed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout[-3000:] + completed.stderr[-5000:])
+        raise SetupError(f"Could not {what} (exit {completed.returncode}); its output is above.")
+
+
+if __name__ == "__main__":
+    print(f"Meltano and the plugins of meltano.yml are installed: {ensure_installed().relative_to(ROOT)}")
