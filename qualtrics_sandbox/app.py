@@ -35,7 +35,9 @@ Control plane (plain JSON, no envelope):
   (token expiry, export file and continuation-token retention).
 - ``GET /_sandbox/health`` — ``{"ok": true}``.
 - ``GET|POST /_sandbox/limits`` — ``{"contact_search_depth": n}``: how deep contact search pages
-  (default 10,000 as in Qualtrics).
+  (default 10,000 as in Qualtrics); ``{"export_max_bytes": n}`` and ``{"export_max_bytes_by_survey":
+  {survey_id: n}}``: the export size cap past which a job ends ``failed`` (Qualtrics: 1.8 GB), for every
+  survey or for some. Keys left out keep their values.
 
 XM Directory additions (:mod:`qualtrics_sandbox.xm_directory`): ``includeEmbedded=true`` on the
 contact list, ``POST /directories/{d}/contacts/search`` (detailed contacts with epoch-millisecond
@@ -1030,13 +1032,9 @@ class SandboxApp:
                     return _json(self.ratelimiter.configure(self._control_body(request)))
             if name == "limits":
                 if method == "POST":
-                    spec = self._control_body(request)
-                    depth = spec.get("contact_search_depth") if isinstance(spec, dict) else None
-                    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-                        raise ValueError('expected {"contact_search_depth": <integer >= 1>}')
-                    self.contact_search_depth = depth
+                    self._configure_limits(self._control_body(request))
                 if method in ("GET", "POST"):
-                    return _json({"contact_search_depth": self.contact_search_depth})
+                    return _json(self._limits_snapshot())
             if name == "clock":
                 if method == "GET":
                     return _json(self._clock_state())
@@ -1074,6 +1072,35 @@ class SandboxApp:
         except orjson.JSONDecodeError:
             raise ValueError("body is not valid JSON") from None
 
+    def _configure_limits(self, spec: Any) -> None:
+        """``POST /_sandbox/limits``: validate everything first, then apply (a bad body changes nothing)."""
+        if not isinstance(spec, dict) or not spec:
+            raise ValueError(f"expected an object with some of {sorted(LIMIT_KEYS)}")
+        unknown = sorted(set(spec) - LIMIT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown limits {unknown}; expected some of {sorted(LIMIT_KEYS)}")
+        depth = spec.get("contact_search_depth", self.contact_search_depth)
+        cap = spec.get("export_max_bytes", self.exports.max_bytes)
+        by_survey = spec.get("export_max_bytes_by_survey", self.exports.max_bytes_by_survey)
+        if not _positive_int(depth):
+            raise ValueError("contact_search_depth must be an integer >= 1")
+        if not _positive_int(cap):
+            raise ValueError("export_max_bytes must be an integer >= 1")
+        if not isinstance(by_survey, dict) or not all(
+            isinstance(k, str) and _positive_int(v) for k, v in by_survey.items()
+        ):
+            raise ValueError("export_max_bytes_by_survey must map survey IDs to integers >= 1")
+        self.contact_search_depth = depth
+        self.exports.max_bytes = cap
+        self.exports.max_bytes_by_survey = dict(by_survey)
+
+    def _limits_snapshot(self) -> dict[str, Any]:
+        return {
+            "contact_search_depth": self.contact_search_depth,
+            "export_max_bytes": self.exports.max_bytes,
+            "export_max_bytes_by_survey": dict(self.exports.max_bytes_by_survey),
+        }
+
     def stats_snapshot(self) -> dict[str, Any]:
         out = self.stats.snapshot()
         out.update(self.auth.stats())
@@ -1081,3 +1108,10 @@ class SandboxApp:
         out["rate_limits"] = self.ratelimiter.snapshot()
         out["exports"] = self.exports.stats()
         return out
+
+
+LIMIT_KEYS = frozenset({"contact_search_depth", "export_max_bytes", "export_max_bytes_by_survey"})
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

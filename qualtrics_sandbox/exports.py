@@ -450,6 +450,8 @@ class ExportManager:
         self._cancel = threading.Event()
         self.zip_level = zip_level
         self.max_bytes = max_bytes
+        #: per-survey caps that override ``max_bytes`` (``POST /_sandbox/limits``)
+        self.max_bytes_by_survey: dict[str, int] = {}
         self._jobs: dict[str, ExportJob] = {}
         self._files_by_id: dict[str, ExportJob] = {}
         self._cache: dict[str, ExportFile] = {}
@@ -488,7 +490,8 @@ class ExportManager:
             self._check_survey_options(survey, opts)
             cont = self._resolve_token(survey.id, opts)
             records, cursor_field, cursor = self._select(survey, opts, cont)
-            key = self._content_key(survey, opts, records)
+            # a file made under another size cap is not reused: it might not have failed under this one
+            key = f"{self._content_key(survey, opts, records)}|cap={self._cap_for(survey.id)}"
             survey_name = survey.name
         with self._lock:
             progress_id = self._new_progress_id()
@@ -524,6 +527,10 @@ class ExportManager:
             self._jobs[progress_id] = job
             self.counters["export_jobs"] += 1
         return {"progressId": progress_id, "percentComplete": 0.0, "status": "inProgress"}
+
+    def _cap_for(self, survey_id: str) -> int:
+        """The size past which this survey's export fails (Qualtrics: 1.8 GB)."""
+        return self.max_bytes_by_survey.get(survey_id, self.max_bytes)
 
     def _check_survey_options(self, survey: Any, opts: ExportOptions) -> None:
         if opts.filter_id is not None:
@@ -717,6 +724,7 @@ class ExportManager:
     ) -> None:
         started = time.perf_counter()
         tmp = export_file.path + ".part"
+        limit = self._cap_for(survey.id)
         try:
             with open(tmp, "wb") as raw:
                 if opts.compress:
@@ -732,11 +740,11 @@ class ExportManager:
                     ) as zf:
                         with zf.open(zinfo, "w", force_zip64=True) as member:
                             self._write_body(
-                                _Limited(member, self.max_bytes), export_file, survey, records, opts
+                                _Limited(member, limit), export_file, survey, records, opts
                             )
                 else:
                     self._write_body(
-                        _Limited(raw, self.max_bytes), export_file, survey, records, opts
+                        _Limited(raw, limit), export_file, survey, records, opts
                     )
             os.replace(tmp, export_file.path)
             export_file.size = os.path.getsize(export_file.path)

@@ -115,6 +115,10 @@ class SandboxHandle:
     def reset_stats(self) -> dict[str, Any]:
         return self._control("DELETE", "stats")
 
+    def set_limits(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Change ``contact_search_depth``, ``export_max_bytes`` or ``export_max_bytes_by_survey``."""
+        return self._control("POST", "limits", spec)
+
     def set_rate_limits(self, spec: dict[str, Any]) -> dict[str, Any]:
         return self._control("POST", "ratelimits", spec)
 

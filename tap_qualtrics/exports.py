@@ -55,6 +55,19 @@ class ExportFailedError(Exception):
     """Qualtrics could not produce an export (status ``failed``, timeout, or a missing file id)."""
 
 
+class SplittableExportError(ExportFailedError):
+    """An export that may succeed as several shorter windows (``pieces`` of them).
+
+    Qualtrics ends an export over its 1.8 GB cap with status ``failed`` and no reason, so every ``failed``
+    export is one; so is a window the caller knows holds more responses than one export should carry.
+    Timeouts and malformed answers are not: a shorter window would not fix them.
+    """
+
+    def __init__(self, message: str, pieces: int = 2) -> None:
+        super().__init__(message)
+        self.pieces = pieces
+
+
 @dataclass(frozen=True)
 class ExportTiming:
     """Polling schedule: first interval, growth to a cap, and an overall deadline per export."""
@@ -125,7 +138,7 @@ class ResponseExporter:
                     raise ExportFailedError("Qualtrics completed the export without a fileId")
                 return str(file_id)
             if status == "failed":
-                raise ExportFailedError("Qualtrics reported the export as failed")
+                raise SplittableExportError("Qualtrics reported the export as failed")
             if self._clock() + interval > deadline:
                 raise ExportFailedError(
                     f"the export was not ready within {self._timing.timeout:g} s (export_timeout_seconds)"

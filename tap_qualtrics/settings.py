@@ -34,6 +34,8 @@ DEFAULT_EXPORT_SAFETY_LAG = 60
 # of them fill the 1,000/min progress budget. Starts and downloads (100/min each) are held back by the run's
 # rate budget whatever this is; more would only wait.
 DEFAULT_MAX_CONCURRENT_EXPORTS = 50
+# Keeps a first export far below Qualtrics' 1.8 GB cap: about 1-4 KB per response of a 100-question survey.
+DEFAULT_MAX_RESPONSES_PER_EXPORT = 200_000
 RATE_LIMIT_BUCKETS = ("brand", "export_start", "export_progress", "export_file")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
@@ -169,6 +171,16 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_responses_per_export",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_MAX_RESPONSES_PER_EXPORT,
+        description=(
+            "A survey synced for the first time with more responses than this is exported in that many "
+            "consecutive date windows, so no export nears Qualtrics' 1.8 GB cap. Independently, an export "
+            "that Qualtrics fails is retried as two half windows, down to one minute."
+        ),
+    ),
+    th.Property(
         "rate_limits_per_minute",
         th.ObjectType(
             *(th.Property(bucket, th.IntegerType(minimum=1)) for bucket in RATE_LIMIT_BUCKETS),
@@ -221,6 +233,7 @@ class Settings:
     export_timeout: int = DEFAULT_EXPORT_TIMEOUT
     export_safety_lag: int = DEFAULT_EXPORT_SAFETY_LAG
     max_concurrent_exports: int = DEFAULT_MAX_CONCURRENT_EXPORTS
+    max_responses_per_export: int = DEFAULT_MAX_RESPONSES_PER_EXPORT
     rate_limits: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -255,6 +268,9 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         ),
         max_concurrent_exports=_whole_number(
             config, "max_concurrent_exports", DEFAULT_MAX_CONCURRENT_EXPORTS, minimum=1
+        ),
+        max_responses_per_export=_whole_number(
+            config, "max_responses_per_export", DEFAULT_MAX_RESPONSES_PER_EXPORT, minimum=1
         ),
         rate_limits=_rate_limits(config.get("rate_limits_per_minute")),
     )

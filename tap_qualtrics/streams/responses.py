@@ -7,13 +7,18 @@ Each survey exports ``[bookmark, window end)`` sorted by last-modified date, so 
 records as they are emitted (an interrupted run resumes where it stopped) and moves to the window end
 once the whole window was emitted. A survey whose export fails keeps its bookmark; the others go on, and
 the run reports the failures when it ends.
+
+A window too big for one export (Qualtrics fails it, or a first sync of a survey holds more than
+``max_responses_per_export`` responses) is exported as consecutive shorter windows (tap_qualtrics/windows.py),
+one after another, still sorted; the bookmark moves to the end of each one as it completes.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from singer_sdk import StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -24,11 +29,20 @@ from tap_qualtrics.client import QualtricsStream
 from tap_qualtrics.coerce import to_bool, to_int, to_number, to_text
 from tap_qualtrics.errors import QualtricsAuthError
 from tap_qualtrics.export_pipeline import ExportPipeline
-from tap_qualtrics.exports import ExportTiming, ExportWindow, ResponseExporter, read_export_file
+from tap_qualtrics.exports import (
+    ExportFailedError,
+    ExportTiming,
+    ExportWindow,
+    ResponseExporter,
+    SplittableExportError,
+    read_export_file,
+)
 from tap_qualtrics.record_writer import LeanRecordWriter, sdk_path_is_identity
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.answer_rows import ResponseChildren
+from tap_qualtrics.streams.listing import to_timestamp
 from tap_qualtrics.timestamps import api_timestamp, normalize_or_none
+from tap_qualtrics.windows import split_window
 
 # values key -> (column, conversion). Keys follow the JSON/NDJSON export (contract §5.4).
 METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
@@ -92,6 +106,11 @@ class ResponsesStream(QualtricsStream):
         super().__init__(*args, **kwargs)
         self._partitions: list[dict] | None = None
         self._pipeline: ExportPipeline | None = None
+        self._exporter: ResponseExporter | None = None
+        #: survey ID -> creation date from the survey list (where shorter windows start cutting)
+        self._created: dict[str, str] = {}
+        #: surveys without a bookmark yet: their first export is checked against max_responses_per_export
+        self._first_syncs: set[str] = set()
         self._lean_writer: LeanRecordWriter | None | bool = False  # False: not decided yet
         self._children: ResponseChildren | None = None
 
@@ -111,9 +130,13 @@ class ResponsesStream(QualtricsStream):
 
     def _selected_survey_ids(self) -> list[str]:
         selection = self.run.settings.surveys
-        listed = [
-            str(e["id"]) for e in self.list_elements("/surveys") if isinstance(e, Mapping) and e.get("id")
-        ]
+        listed = []
+        for element in self.list_elements("/surveys"):
+            if isinstance(element, Mapping) and element.get("id"):
+                listed.append(str(element["id"]))
+                created = to_timestamp(element.get("creationDate"))
+                if created:
+                    self._created[str(element["id"])] = created
         chosen = [survey_id for survey_id in listed if selection.includes(survey_id)]
         for survey_id in selection.explicit_ids:
             if survey_id not in listed:
@@ -136,9 +159,10 @@ class ResponsesStream(QualtricsStream):
             self.logger.info("Responses of %s are up to date (bookmark %s)", survey_id, start)
             return
         pipeline = self._export_pipeline()
+        self._note_first_sync(context)
         self._prefetch_after(context, pipeline)
         try:
-            yield from self._window_records(pipeline, survey_id, start, end)
+            yield from self._window_records(pipeline, context, start, end)
         except QualtricsAuthError:
             pipeline.close()
             raise  # the credentials are refused: no other survey can succeed either
@@ -159,11 +183,36 @@ class ResponsesStream(QualtricsStream):
         if self._pipeline is None:
             settings = self.run.settings
             _ = self.run.rate_budget  # created here, before any export thread can race to create it
-            exporter = ResponseExporter(
+            self._exporter = ResponseExporter(
                 self, ExportTiming(poll_interval=settings.export_poll_interval, timeout=settings.export_timeout)
             )
-            self._pipeline = ExportPipeline(exporter.fetch, settings.max_concurrent_exports)
+            self._pipeline = ExportPipeline(self._fetch_first_export, settings.max_concurrent_exports)
         return self._pipeline
+
+    def _fetch_first_export(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
+        """A survey's export of the whole run window (on an export thread when concurrent).
+
+        On a survey's first sync one more request reads its response count (streams sync in name order, so
+        ``surveys`` has not read it yet): a survey with more than ``max_responses_per_export`` is cut into
+        shorter windows before Qualtrics spends time failing the export.
+        """
+        if survey_id in self._first_syncs:
+            limit = self.run.settings.max_responses_per_export
+            count = self._response_count(survey_id)
+            if count > limit:
+                msg = f"the survey holds {count} responses, more than max_responses_per_export ({limit})"
+                raise SplittableExportError(msg, pieces=math.ceil(count / limit))
+        assert self._exporter is not None  # noqa: S101 - created with the pipeline
+        return self._exporter.fetch(survey_id, window)
+
+    def _response_count(self, survey_id: str) -> int:
+        counts = self.request_result("GET", f"/surveys/{survey_id}").get("responseCounts")
+        auditable = to_int(counts.get("auditable")) if isinstance(counts, Mapping) else None
+        return auditable or 0
+
+    def _note_first_sync(self, context: Mapping[str, Any]) -> None:
+        if self._stored_bookmark(context) is None:
+            self._first_syncs.add(context["survey_id"])
 
     def _prefetch_after(self, context: Context, pipeline: ExportPipeline) -> None:
         """Keep the exports of the next ``max_concurrent_exports`` surveys in flight."""
@@ -176,19 +225,25 @@ class ResponsesStream(QualtricsStream):
             return
         end = self.run.export_window_end
         for later in partitions[index : index + 1 + self.run.settings.max_concurrent_exports]:
+            self._note_first_sync(later)
             start = self._planned_start(later)
             if start is None or start < end:
                 pipeline.prefetch(later["survey_id"], _export_window(start, end))
 
-    def _planned_start(self, context: Mapping[str, Any]) -> str | None:
-        """The start :meth:`starting_timestamp` will give this partition, read without writing state."""
+    def _stored_bookmark(self, context: Mapping[str, Any]) -> str | None:
+        """This partition's bookmark in the state, read without writing state."""
         bookmarks = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
         state = next(
             (p for p in bookmarks.get("partitions") or [] if p.get("context") == dict(context)), {}
         )
         value = state.get("replication_key_value")
         if not value or state.get("replication_key") != self.replication_key:
-            value = None
+            return None
+        return str(value)
+
+    def _planned_start(self, context: Mapping[str, Any]) -> str | None:
+        """The start :meth:`starting_timestamp` will give this partition, read without writing state."""
+        value = self._stored_bookmark(context)
         start_date = self.config.get("start_date")
         if start_date:
             value = self.compare_start_date(value, start_date) if value else start_date
@@ -201,10 +256,54 @@ class ResponsesStream(QualtricsStream):
     # -- records -------------------------------------------------------------------------------------------
 
     def _window_records(
-        self, pipeline: ExportPipeline, survey_id: str, start: str | None, end: str
+        self, pipeline: ExportPipeline, context: Context, start: str | None, end: str
     ) -> Iterator[Record]:
-        with pipeline.take(survey_id, _export_window(start, end)) as spool:
-            yield from self._spool_records(spool, survey_id, start)
+        """The records of ``[start, end)``: one export, or consecutive shorter ones when it is too big."""
+        survey_id = context["survey_id"]
+        whole = _export_window(start, end)
+        windows = [whole]
+        while windows:
+            window = windows.pop(0)
+            try:
+                if window == whole:
+                    spool = pipeline.take(survey_id, window)
+                else:
+                    assert self._exporter is not None  # noqa: S101 - created with the pipeline
+                    spool = self._exporter.fetch(survey_id, window)
+            except SplittableExportError as error:
+                windows[:0] = self._shorter_windows(survey_id, window, error)
+                continue
+            with spool:
+                yield from self._spool_records(spool, survey_id, start)
+            if windows:
+                self._advance_bookmark(context, window.end)
+
+    def _shorter_windows(
+        self, survey_id: str, window: ExportWindow, error: SplittableExportError
+    ) -> list[ExportWindow]:
+        pieces = split_window(window, error.pieces, self._created.get(survey_id))
+        span = f"responses modified {'up' if window.start is None else 'from ' + window.start} to {window.end}"
+        if len(pieces) == 1:
+            msg = f"{error} for {span}, a window too short to cut further"
+            raise ExportFailedError(msg) from None
+        self.logger.warning(
+            "The response export of %s for %s cannot be done in one piece (%s); exporting it as %d "
+            "consecutive windows",
+            survey_id,
+            span,
+            error,
+            len(pieces),
+        )
+        return pieces
+
+    def _advance_bookmark(self, context: Context, window_end: str) -> None:
+        """Every response modified before ``window_end`` was emitted: a resumed run starts there."""
+        state = self.get_context_state(context)
+        value = normalize_or_none(window_end)
+        current = state.get("replication_key_value")
+        if value and (current is None or str(current) < value):
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = value
 
     def _spool_records(self, spool: Any, survey_id: str, start: str | None) -> Iterator[Record]:
         children = self._response_children()

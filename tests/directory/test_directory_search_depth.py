@@ -16,7 +16,7 @@ def _limit_search_depth(handle: Any, depth: int) -> None:
     response = requests.post(
         handle.url("/_sandbox/limits"), json={"contact_search_depth": depth}, timeout=10
     )
-    assert response.json() == {"contact_search_depth": depth}
+    assert response.json()["contact_search_depth"] == depth
 
 
 def _search_statuses(handle: Any) -> dict[str, int]:

@@ -142,12 +142,14 @@ def test_search_depth_limit_refuses_deeper_pages() -> None:
         api = Api(sb)
         did = sb.account.directories[0]["directoryId"]
         assert requests.get(sb.url("/_sandbox/limits"), timeout=10).json() == {
-            "contact_search_depth": 10_000
+            "contact_search_depth": 10_000,
+            "export_max_bytes": 1_800_000_000,
+            "export_max_bytes_by_survey": {},
         }
         set_depth = requests.post(
             sb.url("/_sandbox/limits"), json={"contact_search_depth": 25}, timeout=10
         )
-        assert set_depth.json() == {"contact_search_depth": 25}
+        assert set_depth.json()["contact_search_depth"] == 25
         assert (
             requests.post(
                 sb.url("/_sandbox/limits"), json={"contact_search_depth": 0}, timeout=10

@@ -148,6 +148,9 @@ def test_valid_csv_only_options_are_accepted(api: Api, sandbox) -> None:
 def test_progress_sequence_and_ids(sandbox) -> None:
     api = Api(sandbox)
     sid = _survey_with_responses(sandbox)
+    # The same export once before, so its file is already made: progress then follows the polls alone
+    # (a file still being written on a loaded machine would hold percentComplete at 0).
+    assert api.export(sid, format="json")[0]["status"] == "complete"
     sandbox.set_faults({"export_polls": 3})
     try:
         start = api.post(f"/surveys/{sid}/export-responses/", json={"format": "json"}).json()
@@ -231,6 +234,36 @@ def test_too_large_export_fails() -> None:
         sid = _survey_with_responses(sandbox)
         result, _ = api.export(sid, format="json")
         assert result["status"] == "failed"
+        api.close()
+
+
+def test_size_caps_change_at_run_time_per_survey() -> None:
+    """``POST /_sandbox/limits``: a cap for one survey fails its exports (even of a file made before under a
+    larger cap), a shorter window under the cap succeeds, and other surveys are untouched."""
+    with sandbox_for() as sandbox:
+        api = Api(sandbox)
+        truth = sandbox.truth()["surveys"]
+        sid = _survey_with_responses(sandbox)
+        other = next(s for s in truth if s != sid and truth[s]["responses"])
+        whole, file_response = api.export(sid, format="ndjson")
+        assert whole["status"] == "complete"
+        size = len(_member(file_response)[1])
+        limits = sandbox.set_limits({"export_max_bytes_by_survey": {sid: size - 1}})
+        assert limits["export_max_bytes_by_survey"] == {sid: size - 1}
+        assert limits["export_max_bytes"] == 1_800_000_000
+
+        assert api.export(sid, format="ndjson")[0]["status"] == "failed"
+        first = min(truth[sid]["responses"].values())
+        early, early_file = api.export(sid, format="ndjson", sortByLastModifiedDate=True, endDate=first[:19] + "Z")
+        assert early["status"] == "complete" and _ids(early_file, "ndjson") == []
+        assert api.export(other, format="ndjson")[0]["status"] == "complete"
+
+        sandbox.set_limits({"export_max_bytes": 10, "export_max_bytes_by_survey": {}})
+        assert api.export(other, format="ndjson")[0]["status"] == "failed"
+        for bad in ({}, {"export_max_bytes": 0}, {"export_max_bytes_by_survey": {sid: "1"}}, {"nope": 1}):
+            refused = api.session.post(sandbox.url("/_sandbox/limits"), json=bad, timeout=10)
+            assert refused.status_code == 400, bad
+        assert sandbox.set_limits({"export_max_bytes": 1_800_000_000})["export_max_bytes_by_survey"] == {}
         api.close()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ if str(REPO) not in sys.path:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(REPO))
 
 from qualtrics_sandbox.server import running_sandbox  # noqa: E402
+from tap_qualtrics.timestamps import parse_timestamp  # noqa: E402
 
 #: Settings that keep test runs fast: no waits between polls or retries, no safety lag.
 FAST_SETTINGS: dict[str, Any] = {
@@ -105,3 +108,18 @@ def run_tap_process(
     )
     messages = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
     return TapRun(completed.returncode, completed.stdout, completed.stderr, messages)
+
+
+def stamp_mutations_after(handle: Any, window_edge: str) -> None:
+    """Make the sandbox stamp the coming changes just after the first run's window edge.
+
+    Changes made right after a run can share the wall-clock second of the next run's start, and the
+    window edge is whole seconds. Stamping them at the edge (as if they happened during the first run)
+    is the case the window exists for, and keeps the test free of sleeps.
+    """
+    edge = parse_timestamp(window_edge)
+    handle.account.now_fn = lambda: edge + datetime.timedelta(milliseconds=5)
+    # The next run's window must end after the edge: it starts at least one second after it.
+    remaining = edge.timestamp() + 1.0 - time.time()
+    if remaining > 0:  # practically never: a run takes longer than that
+        time.sleep(remaining)

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
-import time
 from collections.abc import Callable
-from typing import Any
 
-from tap_testing import TapRun, sandbox, token_config
+from tap_testing import TapRun, sandbox, stamp_mutations_after, token_config
 
 from tap_qualtrics.timestamps import parse_timestamp
-
-
-def _stamp_mutations_after(handle: Any, window_edge: str) -> None:
-    """Make the sandbox stamp the coming changes just after the first run's window edge.
-
-    Changes made right after a run can share the wall-clock second of the next run's start, and the
-    window edge is whole seconds. Stamping them at the edge (as if they happened during the first run)
-    is the case the window exists for, and keeps the test free of sleeps.
-    """
-    edge = parse_timestamp(window_edge)
-    handle.account.now_fn = lambda: edge + datetime.timedelta(milliseconds=5)
-    # The next run's window must end after the edge: it starts at least one second after it.
-    remaining = edge.timestamp() + 1.0 - time.time()
-    if remaining > 0:  # practically never: a run takes longer than that
-        time.sleep(remaining)
 
 
 def test_second_run_emits_changes_only(run_tap: Callable[..., TapRun]) -> None:
@@ -38,7 +20,7 @@ def test_second_run_emits_changes_only(run_tap: Callable[..., TapRun]) -> None:
 
         survey_ids = list(handle.truth()["surveys"])
         changed_survey, quiet_survey, edited_survey = survey_ids[0], survey_ids[3], survey_ids[2]
-        _stamp_mutations_after(handle, window_edge)
+        stamp_mutations_after(handle, window_edge)
         changes = handle.mutate({"survey_id": changed_survey, "add": 3, "edit": 2, "delete": 1})
         quiet_changes = handle.mutate({"survey_id": quiet_survey, "add": 2})
         handle.mutate({"survey_id": edited_survey, "edit_survey": True})
@@ -81,7 +63,7 @@ def test_union_of_runs_is_the_truth(run_tap: Callable[..., TapRun]) -> None:
     with sandbox(seed=22, surveys=3, responses=10) as handle:
         config = token_config(handle)
         first = run_tap(config)
-        _stamp_mutations_after(handle, next(iter(first.response_bookmarks().values())))
+        stamp_mutations_after(handle, next(iter(first.response_bookmarks().values())))
         for survey_id in handle.truth()["surveys"]:
             handle.mutate({"survey_id": survey_id, "add": 2, "edit": 2, "delete": 1})
         second = run_tap(config, state=first.final_state)
