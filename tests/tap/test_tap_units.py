@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime
+import io
 import json
+from decimal import Decimal
 
 import pytest
 import requests
 
 from tap_qualtrics.errors import Redactor, describe_failure
+from tap_qualtrics.exports import read_export_file
+from tap_qualtrics.record_writer import dumps
 from tap_qualtrics.retry import RetryPolicy, retry_after_seconds
 from tap_qualtrics.selection import SurveySelection
+from tap_qualtrics.streams.responses import response_record
 from tap_qualtrics.text import html_to_text
 from tap_qualtrics.timestamps import api_timestamp, normalize_timestamp, window_end
 
@@ -99,3 +104,14 @@ def test_redactor_scrubs_secrets() -> None:
 def test_html_to_text() -> None:
     assert html_to_text("<em>Extremely</em> dissatisfied&nbsp;<br>now") == "Extremely dissatisfied now"
     assert html_to_text("plain  text") == "plain text"
+
+
+def test_records_with_values_orjson_cannot_write_are_serialized() -> None:
+    """An export may hold integers past 64 bits and NaN (json reads them); the lean writer writes them all."""
+    line = b'{"responseId":"R_1","values":{"QID1":123456789012345678901234567890,"QID2":NaN,"QID3":1.50}}\n'
+    (exported,) = read_export_file(io.BytesIO(line))
+    record = response_record("SV_1", exported)
+    assert record is not None
+    written = json.loads(dumps(record))
+    assert written["values"] == {"QID1": 123456789012345678901234567890, "QID2": None, "QID3": 1.5}
+    assert dumps({"d": Decimal("1.50"), "t": "é\u2028"}) == '{"d":1.50,"t":"é\u2028"}'.encode()
