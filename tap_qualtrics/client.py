@@ -132,6 +132,32 @@ class QualtricsStream(RESTStream[ParseResult | None]):
             link = link._replace(scheme=ours.scheme, netloc=ours.netloc)
         return link.geturl()
 
+    # -- what the run covers -----------------------------------------------------------------------------
+
+    def selected_surveys(self) -> dict[str, Mapping[str, Any]]:
+        """Selected surveys of the live list, by ID with their list element, in list order; then any
+        ``survey_ids`` entry naming a survey the list lacks (with an empty element)."""
+        selection = self.run.settings.surveys
+        listed: dict[str, Mapping[str, Any]] = {}
+        for element in self.list_elements("/surveys"):
+            if isinstance(element, Mapping) and element.get("id"):
+                listed.setdefault(str(element["id"]), element)
+        chosen = {survey_id: e for survey_id, e in listed.items() if selection.includes(survey_id)}
+        for survey_id in selection.explicit_ids:
+            chosen.setdefault(survey_id, {})
+        return chosen
+
+    def stored_bookmark(self, context: Mapping[str, Any]) -> str | None:
+        """The partition's bookmark as the state holds it (``None`` if it was kept for another replication
+        key). Reads without writing, so it can look ahead at partitions not synced yet."""
+        bookmarks = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
+        state = next(
+            (p for p in bookmarks.get("partitions") or [] if p.get("context") == dict(context)), {}
+        )
+        if state.get("replication_key") != self.replication_key:
+            return None
+        return normalize_or_none(state.get("replication_key_value"))
+
     # -- retries ---------------------------------------------------------------------------------------
 
     @property

@@ -26,7 +26,7 @@ from tap_qualtrics._compat import override
 from tap_qualtrics.errors import QualtricsAPIError
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.listing import AccountStream, ListStream, record_from
-from tap_qualtrics.timestamps import UTC, format_timestamp, normalize_or_none, parse_timestamp
+from tap_qualtrics.timestamps import UTC, format_timestamp, parse_timestamp
 
 #: Qualtrics refuses to page contact search beyond this many results (HTTP 400).
 SEARCH_DEPTH_LIMIT = 10_000
@@ -110,19 +110,13 @@ class ContactsStream(DirectoryPartitioned):
         if not context:
             return
         directory_id = context["directory_id"]
-        start = self._stored_bookmark(context)
+        start = self.stored_bookmark(context)
         end = self.run.export_window_end
         if start is not None and start >= end:
             return
         yield from self.guarded(
             self._directory_records(context, start, end), context, f"for directory {directory_id}"
         )
-
-    def _stored_bookmark(self, context: Context) -> str | None:
-        state = self.get_context_state(context)
-        if state.get("replication_key") != self.replication_key:
-            return None
-        return normalize_or_none(state.get("replication_key_value"))
 
     def _directory_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
         directory_id = context["directory_id"]

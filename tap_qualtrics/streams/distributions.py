@@ -24,20 +24,6 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.listing import AccountStream, record_from
-from tap_qualtrics.timestamps import normalize_or_none
-
-
-def selected_survey_ids(stream: AccountStream) -> list[str]:
-    """Selected surveys of the live list, plus ``survey_ids`` entries that name a survey it lacks."""
-    selection = stream.run.settings.surveys
-    listed = [
-        str(e["id"])
-        for e in stream.list_elements("/surveys")
-        if isinstance(e, Mapping) and e.get("id")
-    ]
-    chosen = [survey_id for survey_id in listed if selection.includes(survey_id)]
-    chosen += [survey_id for survey_id in selection.explicit_ids if survey_id not in listed]
-    return list(dict.fromkeys(chosen))
 
 
 class SurveyPartitioned(AccountStream):
@@ -54,7 +40,7 @@ class SurveyPartitioned(AccountStream):
     def partitions(self) -> list[dict] | None:
         if self._partitions is None:
             ids = self.call_guarded(
-                "(the survey list could not be read)", lambda: selected_survey_ids(self), []
+                "(the survey list could not be read)", lambda: list(self.selected_surveys()), []
             )
             self._partitions = [{"survey_id": survey_id} for survey_id in ids]
         return self._partitions
@@ -85,19 +71,13 @@ class DistributionsStream(SurveyPartitioned):
         if not context:
             return
         survey_id = context["survey_id"]
-        start = self._stored_bookmark(context)
+        start = self.stored_bookmark(context)
         end = self.run.export_window_end
         if start is not None and start >= end:
             return
         yield from self.guarded(
             self._survey_records(context, start, end), context, f"for survey {survey_id}"
         )
-
-    def _stored_bookmark(self, context: Context) -> str | None:
-        state = self.get_context_state(context)
-        if state.get("replication_key") != self.replication_key:
-            return None
-        return normalize_or_none(state.get("replication_key_value"))
 
     def _survey_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
         survey_id = context["survey_id"]

@@ -129,23 +129,17 @@ class ResponsesStream(QualtricsStream):
         return self._partitions
 
     def _selected_survey_ids(self) -> list[str]:
-        selection = self.run.settings.surveys
-        listed = []
-        for element in self.list_elements("/surveys"):
-            if isinstance(element, Mapping) and element.get("id"):
-                listed.append(str(element["id"]))
-                created = to_timestamp(element.get("creationDate"))
-                if created:
-                    self._created[str(element["id"])] = created
-        chosen = [survey_id for survey_id in listed if selection.includes(survey_id)]
-        for survey_id in selection.explicit_ids:
-            if survey_id not in listed:
+        surveys = self.selected_surveys()
+        for survey_id, element in surveys.items():
+            if not element:
                 self.logger.warning(
                     "Survey %s from survey_ids is not in the survey list; exporting its responses anyway",
                     survey_id,
                 )
-                chosen.append(survey_id)
-        return list(dict.fromkeys(chosen))
+            created = to_timestamp(element.get("creationDate"))
+            if created:
+                self._created[survey_id] = created
+        return list(surveys)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -211,7 +205,7 @@ class ResponsesStream(QualtricsStream):
         return auditable or 0
 
     def _note_first_sync(self, context: Mapping[str, Any]) -> None:
-        if self._stored_bookmark(context) is None:
+        if self.stored_bookmark(context) is None:
             self._first_syncs.add(context["survey_id"])
 
     def _prefetch_after(self, context: Context, pipeline: ExportPipeline) -> None:
@@ -230,20 +224,9 @@ class ResponsesStream(QualtricsStream):
             if start is None or start < end:
                 pipeline.prefetch(later["survey_id"], _export_window(start, end))
 
-    def _stored_bookmark(self, context: Mapping[str, Any]) -> str | None:
-        """This partition's bookmark in the state, read without writing state."""
-        bookmarks = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
-        state = next(
-            (p for p in bookmarks.get("partitions") or [] if p.get("context") == dict(context)), {}
-        )
-        value = state.get("replication_key_value")
-        if not value or state.get("replication_key") != self.replication_key:
-            return None
-        return str(value)
-
     def _planned_start(self, context: Mapping[str, Any]) -> str | None:
         """The start :meth:`starting_timestamp` will give this partition, read without writing state."""
-        value = self._stored_bookmark(context)
+        value = self.stored_bookmark(context)
         start_date = self.config.get("start_date")
         if start_date:
             value = self.compare_start_date(value, start_date) if value else start_date
@@ -282,7 +265,8 @@ class ResponsesStream(QualtricsStream):
         self, survey_id: str, window: ExportWindow, error: SplittableExportError
     ) -> list[ExportWindow]:
         pieces = split_window(window, error.pieces, self._created.get(survey_id))
-        span = f"responses modified {'up' if window.start is None else 'from ' + window.start} to {window.end}"
+        since = "up" if window.start is None else f"from {window.start}"
+        span = f"responses modified {since} to {window.end}"
         if len(pieces) == 1:
             msg = f"{error} for {span}, a window too short to cut further"
             raise ExportFailedError(msg) from None

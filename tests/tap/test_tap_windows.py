@@ -12,7 +12,7 @@ from tap_qualtrics.windows import FALLBACK_EARLIEST, MIN_WINDOW_SECONDS, split_w
 def _covers_exactly(pieces: list[ExportWindow], window: ExportWindow) -> None:
     assert pieces[0].start == window.start
     assert pieces[-1].end == window.end
-    for before, after in zip(pieces, pieces[1:]):
+    for before, after in zip(pieces, pieces[1:], strict=False):
         assert before.end == after.start  # no gap, no overlap ([start, end) windows)
         assert parse_timestamp(before.end) > parse_timestamp(before.start or FALLBACK_EARLIEST)
 
