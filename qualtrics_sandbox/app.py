@@ -702,7 +702,9 @@ class SandboxApp:
         corrupted: bytes | None = None
         if corrupt_mode and export_file.compress and export_file.format == "ndjson":
             with open(export_file.path, "rb") as fh:
-                corrupted = corrupt_export(fh.read(), corrupt_mode)
+                corrupted = corrupt_export(
+                    fh.read(), corrupt_mode, self.faults.get("corrupt_export_index")
+                )
             size = len(corrupted)
         headers = {
             "Content-Disposition": f"attachment; filename={export_file.download_name}",

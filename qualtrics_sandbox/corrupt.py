@@ -1,14 +1,16 @@
 """Bad export files on purpose: the ``corrupt_export`` fault knob (``POST /_sandbox/faults``).
 
 Only what a client downloads changes; the cached file on disk and the truth stay as they were. The
-response-level modes touch the FIRST response of the ndjson member (``target_response_id`` says which),
-so a test knows exactly what to expect:
+response-level modes touch ONE response of the ndjson member: the first one, or with the knob
+``corrupt_export_index`` = n the n-th (0-based; the last one when the member holds fewer), so a test
+knows exactly what to expect (``target_response_id`` says which). A failing mode at n > 0 lets a client
+read n good responses before the bad one:
 
 - ``truncated``: the first half of the zip's bytes (the HTTP transfer itself is complete and correct);
 - ``bad_zip``: a readable zip directory whose compressed member data is garbled in the middle;
 - ``non_utf8``: a value ``QID_nonutf8`` holding the raw bytes ``caf\\xe9 \\xff`` (Latin-1, not UTF-8);
 - ``nul_text``: a value ``QID_nul`` holding ``"a\\u0000b"`` (a JSON-escaped NUL character);
-- ``missing_metadata``: ``responseId``, ``_recordId`` and every date removed from the first response;
+- ``missing_metadata``: ``responseId``, ``_recordId`` and every date removed from the response;
 - ``huge_text``: a value ``QID_huge`` holding 2,000,000 characters;
 - ``unknown_question_type``: a value ``QID_unknown`` holding an object no question type produces.
 """
@@ -33,17 +35,17 @@ _MARK = "@@sandbox-non-utf8@@"
 _DATE_KEYS = ("recordedDate", "startDate", "endDate", "LastModifiedDate", "lastModifiedDate")
 
 
-def target_response_id(data: bytes) -> str | None:
-    """The response a response-level mode changes (the first one of the member), if any."""
-    for line in _member_lines(data):
-        parsed = json.loads(line) if line.strip() not in (b"", b"{}") else None
-        if parsed:
-            return str(parsed.get("responseId"))
-    return None
+def target_response_id(data: bytes, index: int = 0) -> str | None:
+    """The response a response-level mode changes (the ``index``-th of the member, else the last), if
+    any."""
+    lines = _member_lines(data)
+    target = _target_line(lines, index)
+    return None if target is None else str(json.loads(lines[target]).get("responseId"))
 
 
-def corrupt(data: bytes, mode: str) -> bytes:
-    """The served bytes of a zipped ndjson export under ``mode``."""
+def corrupt(data: bytes, mode: str, index: int = 0) -> bytes:
+    """The served bytes of a zipped ndjson export under ``mode`` (response-level modes change the
+    ``index``-th response, or the last one when there are fewer)."""
     if mode == "truncated":
         return data[: len(data) // 2]
     if mode == "bad_zip":
@@ -51,15 +53,21 @@ def corrupt(data: bytes, mode: str) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         (info,) = archive.infolist()
         lines = archive.read(info).split(b"\n")
-    for index, line in enumerate(lines):
-        if line.strip() in (b"", b"{}"):
-            continue
-        lines[index] = _change_response(json.loads(line), mode)
-        break
+    target = _target_line(lines, index)
+    if target is not None:
+        lines[target] = _change_response(json.loads(lines[target]), mode)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(info.filename, b"\n".join(lines))
     return out.getvalue()
+
+
+def _target_line(lines: list[bytes], index: int) -> int | None:
+    """Position in ``lines`` of the ``index``-th response (0-based; the last one when fewer), if any."""
+    responses = [n for n, line in enumerate(lines) if line.strip() not in (b"", b"{}")]
+    if not responses:
+        return None
+    return responses[min(index, len(responses) - 1)]
 
 
 def _member_lines(data: bytes) -> list[bytes]:

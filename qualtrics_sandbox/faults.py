@@ -16,6 +16,8 @@ file downloads whether the connection drops before the response or in the middle
 ``corrupt_export`` (no draw): serve every zipped ndjson export file damaged in one of the ways of
 :mod:`qualtrics_sandbox.corrupt` (``truncated``, ``bad_zip``, ``non_utf8``, ``nul_text``,
 ``missing_metadata``, ``huge_text``, ``unknown_question_type``); ``null`` serves them intact.
+``corrupt_export_index`` (integer >= 0, default 0): which response of the export the response-level
+modes change (0-based; the last one when the export holds fewer).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ KNOB_KEYS = (
 )
 #: Bad export files on purpose (see :mod:`qualtrics_sandbox.corrupt`): one of its MODES, or None.
 CORRUPT_EXPORT_KEY = "corrupt_export"
-ALL_KEYS = (*PROBABILITY_KEYS, *KNOB_KEYS, "seed", CORRUPT_EXPORT_KEY)
+CORRUPT_INDEX_KEY = "corrupt_export_index"
+ALL_KEYS = (*PROBABILITY_KEYS, *KNOB_KEYS, "seed", CORRUPT_EXPORT_KEY, CORRUPT_INDEX_KEY)
 
 #: Start-up defaults used when neither the server knobs nor the posted faults say otherwise.
 DEFAULTS: dict[str, Any] = {
@@ -53,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "response_pending_seconds": 0.0,
     "seed": 0,
     "corrupt_export": None,
+    "corrupt_export_index": 0,
 }
 
 
@@ -97,9 +101,9 @@ def _validate(spec: dict[str, Any]) -> dict[str, Any]:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise FaultConfigError("seed must be an integer")
             out[key] = value
-        elif key == "export_polls":
+        elif key in ("export_polls", CORRUPT_INDEX_KEY):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise FaultConfigError("export_polls must be an integer >= 0")
+                raise FaultConfigError(f"{key} must be an integer >= 0")
             out[key] = value
         elif key == CORRUPT_EXPORT_KEY:
             from qualtrics_sandbox.corrupt import MODES
