@@ -706,6 +706,10 @@ class SandboxApp:
                     fh.read(), corrupt_mode, self.faults.get("corrupt_export_index")
                 )
             size = len(corrupted)
+        elif reset_at is None and self.faults.draw_export_truncated():
+            with open(export_file.path, "rb") as fh:
+                corrupted = corrupt_export(fh.read(), "truncated")
+            size = len(corrupted)
         headers = {
             "Content-Disposition": f"attachment; filename={export_file.download_name}",
             "Content-Length": str(size),

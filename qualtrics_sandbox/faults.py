@@ -13,6 +13,10 @@ The request draw ``u`` is split into consecutive bands ``[0, http_429)``, ``[..,
 ``[.., + connection_reset)``; the position inside a band picks the variant (500/503/504, and for
 file downloads whether the connection drops before the response or in the middle of the body).
 
+``export_truncated`` (probability, drawn from a second RNG seeded from ``seed`` so the sequence
+above does not change): a file download not already faulted serves only the first half of the file,
+with a matching ``Content-Length`` (a complete transfer of a damaged file, as from a broken upstream).
+
 ``corrupt_export`` (no draw): serve every zipped ndjson export file damaged in one of the ways of
 :mod:`qualtrics_sandbox.corrupt` (``truncated``, ``bad_zip``, ``non_utf8``, ``nul_text``,
 ``missing_metadata``, ``huge_text``, ``unknown_question_type``); ``null`` serves them intact.
@@ -27,7 +31,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-PROBABILITY_KEYS = ("http_429", "http_5xx", "connection_reset", "export_failed")
+PROBABILITY_KEYS = ("http_429", "http_5xx", "connection_reset", "export_failed", "export_truncated")
 #: Knobs that may also be set through the faults endpoint (they override the start-up knobs).
 KNOB_KEYS = (
     "export_seconds",
@@ -48,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "http_5xx": 0.0,
     "connection_reset": 0.0,
     "export_failed": 0.0,
+    "export_truncated": 0.0,
     "export_seconds": 0.0,
     "export_polls": 1,
     "retry_after_seconds": None,
@@ -130,6 +135,7 @@ class Faults:
         self._baseline = {**DEFAULTS, **_validate(baseline or {})}
         self._config: dict[str, Any] = {}
         self._rng = random.Random()
+        self._file_rng = random.Random()
         self.fired: dict[str, int] = {}
         self.configure({})
 
@@ -144,6 +150,7 @@ class Faults:
         with self._lock:
             self._config = config
             self._rng = random.Random(config["seed"])
+            self._file_rng = random.Random(f"export_truncated:{config['seed']}")
             self.fired = {}
             return dict(config)
 
@@ -190,6 +197,16 @@ class Faults:
             if failed:
                 self.fired["export_failed"] = self.fired.get("export_failed", 0) + 1
             return failed
+
+    def draw_export_truncated(self) -> bool:
+        """Decide whether an intact file download is served cut in half (one draw of the file RNG)."""
+        with self._lock:
+            if self._config["export_truncated"] <= 0:
+                return False
+            truncated = self._file_rng.random() < self._config["export_truncated"]
+            if truncated:
+                self.fired["export_truncated"] = self.fired.get("export_truncated", 0) + 1
+            return truncated
 
     def fired_counts(self) -> dict[str, int]:
         with self._lock:

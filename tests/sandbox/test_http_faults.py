@@ -115,6 +115,37 @@ def test_connection_reset_on_file_downloads_before_or_mid_body() -> None:
         api.close()
 
 
+def test_export_truncated_serves_half_a_file_without_moving_the_other_draws() -> None:
+    """A complete transfer of a damaged zip, drawn apart from the per-request faults (whose sequence for
+    a seed stays the same with or without it)."""
+    with sandbox_for(surveys=3, responses=40) as sandbox:
+        api = Api(sandbox)
+        sid = max(
+            sandbox.truth()["surveys"],
+            key=lambda s: len(sandbox.truth()["surveys"][s]["responses"]),
+        )
+        result, good = api.export(sid, format="ndjson")
+        file_url = sandbox.url(f"/API/v3/surveys/{sid}/export-responses/{result['fileId']}/file")
+        headers = {"X-API-TOKEN": sandbox.api_token}
+        sandbox.set_faults({"export_truncated": 1.0})
+        cut = requests.get(file_url, headers=headers, timeout=10)
+        assert cut.status_code == 200
+        assert cut.content == good.content[: len(good.content) // 2]
+        assert cut.headers["Content-Length"] == str(len(cut.content))
+        assert sandbox.stats()["faults_fired"] == {"export_truncated": 1}
+
+        sequences = []
+        for truncated in (0.0, 0.5):
+            sandbox.set_faults({"http_429": 0.3, "export_truncated": truncated, "seed": 9,
+                                "retry_after_seconds": 0})
+            sequences.append(_outcomes(sandbox, 40))
+        assert sequences[0] == sequences[1] and "429" in sequences[0]
+        sandbox.set_faults({})
+        intact = requests.get(file_url, headers=headers, timeout=10)
+        assert intact.content == good.content
+        api.close()
+
+
 def test_latency_knob(sandbox) -> None:
     import time
 
