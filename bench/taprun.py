@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,35 +21,66 @@ REPO = Path(__file__).resolve().parents[1]
 TIME = shutil.which("time") or "/usr/bin/time"  # GNU time (apt-get install time)
 
 
+#: Record keys the benchmarks check, per stream (other streams' records are only counted).
+COLLECTED_KEYS: dict[str, tuple[str, ...]] = {"responses": ("survey_id", "response_id")}
+
+
+class OutputTally:
+    """Reads the tap's stdout as a Singer target would (through a pipe), counting RECORD messages per
+    stream and keeping the checked keys, so the output never has to be written to disk (the floor writes to
+    /dev/null; a file costs the tap about 15% more than a pipe, measured on 60k wide responses)."""
+
+    _STREAM = re.compile(rb'^\{"type":"RECORD","stream":"([^"\\]*)"')
+
+    def __init__(self, keys: dict[str, tuple[str, ...]]) -> None:
+        self.counts: dict[str, int] = {}
+        self.values: dict[tuple[str, str], list[Any]] = {
+            (stream, key): [] for stream, wanted in keys.items() for key in wanted
+        }
+        self._patterns = {
+            stream: [(key, re.compile(rb'"' + key.encode() + rb'":"([^"\\]*)"')) for key in wanted]
+            for stream, wanted in keys.items()
+        }
+
+    def read(self, lines: Iterable[bytes]) -> None:
+        for line in lines:
+            match = self._STREAM.match(line)
+            if match is None:
+                if b'"RECORD"' in line:  # perhaps a RECORD written with another key order: parse it
+                    message = orjson.loads(line)
+                    if message.get("type") == "RECORD":
+                        self._add(message["stream"], line, message["record"])
+                continue
+            self._add(match.group(1).decode(), line, None)
+
+    def _add(self, stream: str, line: bytes, record: dict[str, Any] | None) -> None:
+        self.counts[stream] = self.counts.get(stream, 0) + 1
+        patterns = self._patterns.get(stream, ())
+        found = [pattern.search(line) for _, pattern in patterns] if record is None else []
+        if record is None and all(found):  # the lean writer puts these keys first: found at once
+            for (key, _), value in zip(patterns, found, strict=True):
+                self.values[(stream, key)].append(value.group(1).decode())  # type: ignore[union-attr]
+            return
+        record = orjson.loads(line)["record"] if record is None else record
+        for key, _ in patterns:
+            self.values[(stream, key)].append(record[key])
+
+
 @dataclass
 class TapResult:
     returncode: int
     wall_seconds: float
     peak_rss_mb: float
     cpu_seconds: float
-    stdout_path: Path
+    tally: OutputTally
     stderr_tail: str
 
     def record_ids(self, stream: str, key: str) -> list[Any]:
         """The ``key`` of every RECORD of ``stream``, in output order."""
-        prefix = b'{"type":"RECORD","stream":' + json.dumps(stream).encode() + b","
-        ids = []
-        with self.stdout_path.open("rb") as lines:
-            for line in lines:
-                if line.startswith(prefix) or (
-                    b'"RECORD"' in line[:40] and stream.encode() in line[:80]
-                ):
-                    message = orjson.loads(line)
-                    if message.get("type") == "RECORD" and message.get("stream") == stream:
-                        ids.append(message["record"][key])
-        return ids
+        return list(self.tally.values[(stream, key)])
 
     def count_lines(self, stream: str) -> int:
-        marker = b'"stream":' + json.dumps(stream).encode() + b","
-        with self.stdout_path.open("rb") as lines:
-            return sum(
-                1 for line in lines if marker in line[:80] and line.startswith(b'{"type":"RECORD"')
-            )
+        return self.tally.counts.get(stream, 0)
 
 
 def selected_catalog(config: dict[str, Any], streams: Iterable[str]) -> dict[str, Any]:
@@ -75,13 +108,13 @@ def available_streams(config: dict[str, Any]) -> set[str]:
 def run_tap(
     config: dict[str, Any], catalog: dict[str, Any], workdir: Path, label: str
 ) -> TapResult:
-    """Run the tap once; stdout goes to a file in ``workdir`` (so it can be checked afterwards)."""
+    """Run the tap once, its stdout read through a pipe by :class:`OutputTally` (inputs and logs go to
+    ``workdir``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / f"{label}-config.json"
     catalog_path = workdir / f"{label}-catalog.json"
     config_path.write_text(json.dumps(config))
     catalog_path.write_text(json.dumps(catalog))
-    stdout_path = workdir / f"{label}-out.jsonl"
     stderr_path = workdir / f"{label}-err.log"
     env = {
         **os.environ,
@@ -91,14 +124,18 @@ def run_tap(
     # GNU time reports the tap's own peak (a forked child's getrusage would count the parent's pages too).
     command = [TIME, "-f", "%M %U %S", "-o", str(rss_path), sys.executable, "-m", "tap_qualtrics"]
     command += ["--config", str(config_path), "--catalog", str(catalog_path)]
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+    tally = OutputTally(COLLECTED_KEYS)
+    with stderr_path.open("wb") as err:
         started = time.perf_counter()
-        returncode = subprocess.run(
-            command, stdout=out, stderr=err, cwd=workdir, env=env, check=False
-        ).returncode
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=err, cwd=workdir, env=env, bufsize=1 << 20
+        ) as process:
+            assert process.stdout is not None
+            reader = threading.Thread(target=tally.read, args=(process.stdout,), daemon=True)
+            reader.start()
+            returncode = process.wait()
+            reader.join()
         wall = time.perf_counter() - started
     stderr_tail = stderr_path.read_text(errors="replace")[-2000:]
     peak_kb, user, system = rss_path.read_text().split()[-3:]
-    return TapResult(
-        returncode, wall, int(peak_kb) / 1024, float(user) + float(system), stdout_path, stderr_tail
-    )
+    return TapResult(returncode, wall, int(peak_kb) / 1024, float(user) + float(system), tally, stderr_tail)
