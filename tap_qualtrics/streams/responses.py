@@ -248,7 +248,7 @@ class ResponsesStream(QualtricsStream):
         while windows:
             window = windows.pop(0)
             try:
-                if window == whole:
+                if window is whole:  # perhaps prefetched; pieces are exported here, one at a time
                     spool = pipeline.take(survey_id, window)
                 else:
                     assert self._exporter is not None  # noqa: S101 - created with the pipeline
