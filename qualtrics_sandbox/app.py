@@ -474,7 +474,9 @@ class SandboxApp:
         if latency:
             time.sleep(latency / 1000.0)
         is_file = route is not None and route.handler == "export_file"
-        fault = self.faults.draw_request(is_file_download=is_file)
+        fault = self.faults.draw_request(
+            _fault_key(request, route, args), is_file_download=is_file
+        )
         reset_mid_body: float | None = None
         if fault is not None:
             if fault.kind == "http_429":
@@ -671,7 +673,7 @@ class SandboxApp:
             survey = self._survey(sid)
         body = self._json_body(request)
         validate_options(body)  # reject bad requests before drawing the export_failed fault
-        failed = self.faults.draw_export_failed()
+        failed = self.faults.draw_export_failed(sid)
         result = self.exports.start(
             survey,
             body,
@@ -706,7 +708,7 @@ class SandboxApp:
                     fh.read(), corrupt_mode, self.faults.get("corrupt_export_index")
                 )
             size = len(corrupted)
-        elif reset_at is None and self.faults.draw_export_truncated():
+        elif reset_at is None and self.faults.draw_export_truncated(sid):
             with open(export_file.path, "rb") as fh:
                 corrupted = corrupt_export(fh.read(), "truncated")
             size = len(corrupted)
@@ -1121,3 +1123,14 @@ LIMIT_KEYS = frozenset({"contact_search_depth", "export_max_bytes", "export_max_
 
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+#: Path arguments that are random per run (export jobs and files): left out of a request's fault key.
+_UNSTABLE_ARGS = frozenset({"pid", "fid"})
+
+
+def _fault_key(request: Request, route: Route | None, args: dict[str, str]) -> str:
+    """What a request is, for its fault draw: the route, its stable IDs and the query string."""
+    name = route.name if route is not None else f"{request.method} {request.path}"
+    stable = ",".join(f"{k}={v}" for k, v in sorted(args.items()) if k not in _UNSTABLE_ARGS)
+    return f"{name}|{stable}|{request.query_string.decode('latin-1')}"

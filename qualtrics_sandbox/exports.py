@@ -66,6 +66,8 @@ RETENTION = timedelta(days=7)
 MAX_RID = "\U0010ffff"
 CHUNK = 500
 DEFAULT_MAX_BYTES = 1_800_000_000
+#: How long the completing poll waits for an export file still being written (small ones finish in time).
+FILE_WAIT_SECONDS = 0.25
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 FORMATS = ("csv", "tsv", "json", "ndjson", "spss", "xml")
@@ -639,6 +641,7 @@ class ExportManager:
     # -- progress ----------------------------------------------------------------------------------
     def progress(self, survey_id: str, progress_id: str) -> dict[str, Any] | None:
         """One poll; None when the job is unknown (404)."""
+        self._await_small_file(progress_id)
         with self._lock:
             job = self._jobs.get(progress_id)
             if job is None or job.survey_id != survey_id:
@@ -676,6 +679,23 @@ class ExportManager:
                     job.continuation.issued_at = job.completed_at
                     self._tokens[job.continuation_token] = job.continuation
             return self._final_result(job)
+
+    def _await_small_file(self, progress_id: str) -> None:
+        """On the poll that would complete the job, give its file up to FILE_WAIT_SECONDS to be written.
+
+        A small file is then always ready on that poll, so how many polls an export takes depends on the
+        ``export_polls`` / ``export_seconds`` knobs, not on thread scheduling (faults are drawn per poll).
+        """
+        with self._lock:
+            job = self._jobs.get(progress_id)
+            if job is None or job.completed_at is not None or job.file is None:
+                return
+            due = job.polls + 1 > job.polls_needed and (
+                time.monotonic() - job.started >= job.seconds_needed
+            )
+            done = job.file.done
+        if due:
+            done.wait(FILE_WAIT_SECONDS)  # outside the lock: the writer takes it when it finishes
 
     @staticmethod
     def _final_result(job: ExportJob) -> dict[str, Any]:

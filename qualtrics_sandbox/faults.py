@@ -4,18 +4,22 @@ One :class:`Faults` object holds the faults in force. ``POST /_sandbox/faults`` 
 posted keys override the values the server was started with, keys left out fall back to those start
 values, and ``{}`` resets everything to the start values (no faults).
 
-Draws are reproducible from ``seed``: one ``random.Random(seed)`` is re-created on every configure,
-and exactly one uniform draw is taken per faultable request (``/API/v3/*`` and ``/oauth2/*``, never
-``/_sandbox/*``) plus one per export start (for ``export_failed``), in the order the requests
-arrive. The same request sequence therefore meets the same faults whatever the probabilities are.
+Draws are reproducible from ``seed`` and independent of how concurrent requests interleave: each
+faultable request (``/API/v3/*`` and ``/oauth2/*``, never ``/_sandbox/*``) takes one uniform draw
+``u`` from a generator seeded by ``(seed, what the request is, how many times it was asked before)``,
+where "what" is the route, its survey/directory/... IDs (not the random export and file IDs) and the
+query string. So the 3rd poll of survey A's export meets the same fault however many export threads
+run, and the same requests meet the same faults whatever the probabilities are. A configure resets
+the counts.
 
 The request draw ``u`` is split into consecutive bands ``[0, http_429)``, ``[.., + http_5xx)``,
 ``[.., + connection_reset)``; the position inside a band picks the variant (500/503/504, and for
 file downloads whether the connection drops before the response or in the middle of the body).
 
-``export_truncated`` (probability, drawn from a second RNG seeded from ``seed`` so the sequence
-above does not change): a file download not already faulted serves only the first half of the file,
-with a matching ``Content-Length`` (a complete transfer of a damaged file, as from a broken upstream).
+``export_failed`` (probability): an export start whose own draw (per survey and start count) falls
+below it makes a job that ends ``failed``. ``export_truncated`` (probability, drawn per survey and
+download count): a file download not already faulted serves only the first half of the file, with a
+matching ``Content-Length`` (a complete transfer of a damaged file, as from a broken upstream).
 
 ``corrupt_export`` (no draw): serve every zipped ndjson export file damaged in one of the ways of
 :mod:`qualtrics_sandbox.corrupt` (``truncated``, ``bad_zip``, ``non_utf8``, ``nul_text``,
@@ -134,8 +138,7 @@ class Faults:
         self._lock = threading.Lock()
         self._baseline = {**DEFAULTS, **_validate(baseline or {})}
         self._config: dict[str, Any] = {}
-        self._rng = random.Random()
-        self._file_rng = random.Random()
+        self._occurrences: dict[str, int] = {}
         self.fired: dict[str, int] = {}
         self.configure({})
 
@@ -149,8 +152,7 @@ class Faults:
             raise FaultConfigError("http_429 + http_5xx + connection_reset must not exceed 1")
         with self._lock:
             self._config = config
-            self._rng = random.Random(config["seed"])
-            self._file_rng = random.Random(f"export_truncated:{config['seed']}")
+            self._occurrences = {}
             self.fired = {}
             return dict(config)
 
@@ -169,10 +171,17 @@ class Faults:
             self._baseline.update(checked)
             self._config.update(checked)
 
-    def draw_request(self, *, is_file_download: bool = False) -> Fault | None:
-        """Decide the fault for one faultable request (exactly one RNG draw)."""
+    def _draw(self, kind: str, key: str) -> float:
+        """The uniform draw of the next request of ``key`` (call with the lock held)."""
+        counted = f"{kind}|{key}"
+        occurrence = self._occurrences.get(counted, 0)
+        self._occurrences[counted] = occurrence + 1
+        return random.Random(f"{self._config['seed']}|{counted}|{occurrence}").random()
+
+    def draw_request(self, key: str, *, is_file_download: bool = False) -> Fault | None:
+        """Decide the fault for one faultable request; ``key`` names the request (route and stable IDs)."""
         with self._lock:
-            u = self._rng.random()
+            u = self._draw("request", key)
             p429 = self._config["http_429"]
             p5xx = self._config["http_5xx"]
             preset = self._config["connection_reset"]
@@ -190,23 +199,22 @@ class Faults:
                 self.fired[name] = self.fired.get(name, 0) + 1
             return fault
 
-    def draw_export_failed(self) -> bool:
-        """Decide whether a new export job fails (exactly one RNG draw)."""
-        with self._lock:
-            failed = self._rng.random() < self._config["export_failed"]
-            if failed:
-                self.fired["export_failed"] = self.fired.get("export_failed", 0) + 1
-            return failed
+    def draw_export_failed(self, survey_id: str) -> bool:
+        """Decide whether a new export job of ``survey_id`` fails."""
+        return self._draw_probability("export_failed", survey_id)
 
-    def draw_export_truncated(self) -> bool:
-        """Decide whether an intact file download is served cut in half (one draw of the file RNG)."""
+    def draw_export_truncated(self, survey_id: str) -> bool:
+        """Decide whether an intact file download of ``survey_id`` is served cut in half."""
+        return self._draw_probability("export_truncated", survey_id)
+
+    def _draw_probability(self, name: str, key: str) -> bool:
         with self._lock:
-            if self._config["export_truncated"] <= 0:
+            if self._config[name] <= 0:
                 return False
-            truncated = self._file_rng.random() < self._config["export_truncated"]
-            if truncated:
-                self.fired["export_truncated"] = self.fired.get("export_truncated", 0) + 1
-            return truncated
+            hit = self._draw(name, key) < self._config[name]
+            if hit:
+                self.fired[name] = self.fired.get(name, 0) + 1
+            return hit
 
     def fired_counts(self) -> dict[str, int]:
         with self._lock:
