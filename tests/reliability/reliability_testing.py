@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from jsonschema.validators import validator_for
 
+from tap_testing import selected_catalog
+
 from tap_qualtrics.tap import TapQualtrics
 
 #: Sentinel credentials: any of these bytes in any output is a leak.
@@ -52,13 +54,7 @@ def config_for(handle: Any, *, oauth: bool, **overrides: Any) -> dict[str, Any]:
 
 def catalog_for(streams: Iterable[str] = COMPARED_STREAMS) -> dict[str, Any]:
     """The tap's own catalog with only ``streams`` selected."""
-    wanted = set(streams)
-    catalog = TapQualtrics(config={}, validate_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in wanted
-    return catalog
+    return selected_catalog(streams)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,3 +123,16 @@ def stamp_mutations_after(handle: Any, window_edge: str) -> None:
     remaining = edge.timestamp() + 1.0 - time.time()
     if remaining > 0:  # practically never: a run takes longer than that
         time.sleep(remaining)
+
+
+def selected_catalog(streams: Iterable[str]) -> dict[str, Any]:
+    """The tap's own catalog with only ``streams`` selected."""
+    from tap_qualtrics.tap import TapQualtrics
+
+    wanted = set(streams)
+    catalog = TapQualtrics(config={}, validate_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    return catalog

@@ -16,24 +16,14 @@ from typing import Any
 
 import pytest
 import requests
-from tap_testing import TapRun, sandbox, stamp_mutations_after, token_config
+from tap_testing import TapRun, sandbox, selected_catalog, stamp_mutations_after, token_config
 
-from tap_qualtrics.tap import TapQualtrics
 
 EXPORT_START = "POST /surveys/{surveyId}/export-responses"
 SURVEY_DETAILS = "GET /surveys/{surveyId}"
 
 
-def _catalog(streams: set[str]) -> dict[str, Any]:
-    catalog = TapQualtrics(config={}, validate_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
-
-
-RESPONSES_ONLY = _catalog({"responses"})
+RESPONSES_ONLY = selected_catalog({"responses"})
 
 
 def _export_bytes(handle: Any, survey_id: str) -> int:
