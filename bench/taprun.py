@@ -54,14 +54,16 @@ class OutputTally:
             self._add(match.group(1).decode(), line, None)
 
     def _add(self, stream: str, line: bytes, record: dict[str, Any] | None) -> None:
+        """Count one RECORD line and keep its checked keys (``record``: the line already parsed)."""
         self.counts[stream] = self.counts.get(stream, 0) + 1
         patterns = self._patterns.get(stream, ())
-        found = [pattern.search(line) for _, pattern in patterns] if record is None else []
-        if record is None and all(found):  # the lean writer puts these keys first: found at once
-            for (key, _), value in zip(patterns, found, strict=True):
-                self.values[(stream, key)].append(value.group(1).decode())  # type: ignore[union-attr]
-            return
-        record = orjson.loads(line)["record"] if record is None else record
+        if record is None:
+            found = [pattern.search(line) for _, pattern in patterns]
+            if all(found):  # the lean writer puts these keys first: found at once, no parse
+                for (key, _), value in zip(patterns, found, strict=True):
+                    self.values[(stream, key)].append(value.group(1).decode())  # type: ignore[union-attr]
+                return
+            record = orjson.loads(line)["record"]
         for key, _ in patterns:
             self.values[(stream, key)].append(record[key])
 

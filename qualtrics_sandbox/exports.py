@@ -656,10 +656,7 @@ class ExportManager:
                 fractions.append(min(1.0, (time.monotonic() - job.started) / job.seconds_needed))
             if job.file is not None:
                 fractions.append(job.file.fraction())
-            ready = (
-                job.polls > job.polls_needed
-                and (time.monotonic() - job.started) >= job.seconds_needed
-            )
+            ready = _knobs_satisfied(job, job.polls)
             if ready and job.file is not None and not job.file.done.is_set():
                 ready = False
             if not ready:
@@ -690,9 +687,7 @@ class ExportManager:
             job = self._jobs.get(progress_id)
             if job is None or job.completed_at is not None or job.file is None:
                 return
-            due = job.polls + 1 > job.polls_needed and (
-                time.monotonic() - job.started >= job.seconds_needed
-            )
+            due = _knobs_satisfied(job, job.polls + 1)
             done = job.file.done
         if due:
             done.wait(FILE_WAIT_SECONDS)  # outside the lock: the writer takes it when it finishes
@@ -879,6 +874,11 @@ class ExportManager:
         self._cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _knobs_satisfied(job: ExportJob, polls: int) -> bool:
+    """Whether a job polled ``polls`` times has waited out ``export_polls`` and ``export_seconds``."""
+    return polls > job.polls_needed and time.monotonic() - job.started >= job.seconds_needed
 
 
 class _Limited(io.RawIOBase):
