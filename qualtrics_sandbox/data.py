@@ -50,7 +50,7 @@ METADATA_IDS = (
     "recipientLastName",
     "recipientFirstName",
     "recipientEmail",
-    "externalReference",
+    "externalDataReference",
     "locationLatitude",
     "locationLongitude",
     "distributionChannel",
@@ -98,7 +98,7 @@ CSV_METADATA = (
         "ExternalReference",
         "External Data Reference",
         {"ImportId": "externalDataReference"},
-        "externalReference",
+        "externalDataReference",
     ),
     ("LocationLatitude", "Location Latitude", {"ImportId": "locationLatitude"}, "locationLatitude"),
     (
@@ -374,6 +374,15 @@ class Survey:
             return q
 
         live: list[Question] = [new_q(k) for k in kinds]
+        for q in live:  # a carried-forward matrix takes its statements from a multiple-choice question
+            if q.kind == "matrix_carried":
+                q.source = next(p for p in live if p.kind in ("mc_multi", "mc_other"))  # type: ignore[attr-defined]
+        if all_kinds:  # the all-types surveys show every display order: rows, scale points, choices
+            for kind in ("matrix", "mc_multi"):
+                first = next(q for q in live if q.kind == kind)
+                first.randomize = True
+                if kind == "matrix":
+                    first.randomize_answers = True  # type: ignore[attr-defined]
         # display logic: some questions depend on an earlier single-answer question
         for i, q in enumerate(live):
             if i > 2 and q.answerable and q.kind not in ("timing", "meta") and rng.random() < 0.12:
@@ -694,6 +703,11 @@ class Survey:
         for c in self.columns():
             if c.map_key:
                 ecm[c.map_key] = dict(c.map_entry or {})
+            for map_key, entry in c.more_map:
+                ecm[map_key] = dict(entry)
+        for q, it in self.sequence:
+            for map_key, entry in q.map_only(it):
+                ecm[map_key] = dict(entry)
         blocks = {}
         for b in self.blocks:
             if b.trash:
@@ -811,7 +825,7 @@ class Survey:
             values["recipientEmail"] = (
                 f"{first.lower()}.{last.lower().replace(chr(39), '')}@example.com"
             )
-            values["externalReference"] = f"EXT-{(h >> 40) % 100000:05d}"
+            values["externalDataReference"] = f"EXT-{(h >> 40) % 100000:05d}"
         values["locationLatitude"] = lat
         values["locationLongitude"] = lon
         values["distributionChannel"] = channel

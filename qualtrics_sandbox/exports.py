@@ -97,7 +97,7 @@ METADATA_IDS = (
     "recipientLastName",
     "recipientFirstName",
     "recipientEmail",
-    "externalReference",
+    "externalDataReference",
     "distributionChannel",
 )
 OPTION_TYPES: dict[str, str] = {

@@ -43,6 +43,9 @@ class Column(NamedTuple):
     csv_text: str  # CSV header row 2
     import_id: dict  # CSV header row 3 (json-encoded by the caller)
     qid: str  # the question this column belongs to
+    # further exportColumnMap entries naming the same values key (a multiple-answer side-by-side row is
+    # one list-valued values key, but the legacy map lists one entry per row and choice)
+    more_map: tuple[tuple[str, dict], ...] = ()
 
 
 SCALES: dict[str, list[str]] = {
@@ -447,6 +450,10 @@ class Question:
         """Display-order columns: (values key, csv tag, csv text, choice id). Empty when not randomized."""
         return []
 
+    def map_only(self, it: int | None = None) -> list[tuple[str, dict]]:
+        """exportColumnMap entries of keys that no export ever has (Qualtrics lists some)."""
+        return []
+
     # ---- shared --------------------------------------------------------------------------------------
     def definition(self) -> dict:
         d: dict[str, Any] = {
@@ -585,22 +592,31 @@ class _ChoiceQuestion(Question):
 
     def columns(self, it: int | None = None) -> list[Column]:
         cols = [self.col(self.qid, it, self.tag, {"question": self.qid}, self.tag, self.text)]
+        listed = False
         for c in self.choices:
-            if c.text_entry:
-                cols.append(
-                    self.col(
-                        f"{self.qid}_{c.cid}_TEXT",
-                        it,
-                        f"{self.tag}_{c.cid}_TEXT",
-                        {
-                            "question": self.qid,
-                            "choice": f"{self.qid}.choices.{c.cid}",
-                            "textEntry": f"{self.qid}.choices.{c.cid}.textEntry",
-                        },
-                        f"{self.tag}_{c.cid}_TEXT",
-                        f"{self.text} - {c.text} - Text",
-                    )
+            if not c.text_entry:
+                continue
+            if self.multi:
+                map_key: str | None = f"{self.tag}_{c.cid}_TEXT"
+                entry: dict | None = {
+                    "question": self.qid,
+                    "choice": f"{self.qid}.choices.{c.cid}",
+                    "textEntry": f"{self.qid}.choices.{c.cid}.textEntry",
+                }
+            else:  # Qualtrics lists one `<tag>_TEXT` for the question, whatever the choice
+                map_key = None if listed else f"{self.tag}_TEXT"
+                entry = None if listed else {"question": self.qid}
+                listed = True
+            cols.append(
+                self.col(
+                    f"{self.qid}_{c.cid}_TEXT",
+                    it,
+                    map_key,
+                    entry,
+                    f"{self.tag}_{c.cid}_TEXT",
+                    f"{self.text} - {c.text} - Text",
                 )
+            )
         return cols
 
     def do_columns(self, it: int | None = None) -> list[tuple[str, str, str, str]]:
@@ -632,8 +648,17 @@ class _ChoiceQuestion(Question):
             labels[k] = [c.text for c in order]
 
     def unanswered(self, it: int | None = None) -> tuple:
+        """Shown, not answered: the display order is exported all the same (never in displayedFields)."""
         k = _pfx(self.qid, it)
-        return ({}, {}, (k,), {k: self._displayed_values()})
+        values: dict = {}
+        labels: dict = {}
+        if self.randomize:
+            shift = self.num % len(self.choices)
+            order = self.choices[shift:] + self.choices[:shift]
+            do = _pfx(f"{self.qid}_DO", it)
+            values[do] = [c.cid for c in order]
+            labels[do] = [c.text for c in order]
+        return (values, labels, (k,), {k: self._displayed_values()})
 
     def _other_text(self, rng: random.Random, c: Choice, it: int | None, values: dict) -> None:
         if c.text_entry:
@@ -804,6 +829,7 @@ class MatrixLikert(Question):
                 self.answers = [a._replace(recode=str(n + 1 - int(a.recode))) for a in self.answers]
         self.answer_order = [a.cid for a in self.answers]
         self.randomize = rng.random() < 0.4
+        self.randomize_answers = self.num % 2 == 1  # scale points shown in random order: QIDn_ADO
 
     def type_definition(self) -> dict:
         d: dict[str, Any] = {
@@ -826,6 +852,8 @@ class MatrixLikert(Question):
         rv = _recode_values(self.answers)
         if rv is not None:
             d["RecodeValues"] = rv
+        if self.randomize_answers:
+            d["AnswerRandomization"] = {"Advanced": None, "TotalRandSubset": "", "Type": "All"}
         return d
 
     def definition(self) -> dict:
@@ -867,17 +895,28 @@ class MatrixLikert(Question):
         ]
 
     def do_columns(self, it: int | None = None) -> list[tuple[str, str, str, str]]:
-        if not self.randomize:
-            return []
-        return [
-            (
-                _pfx(f"{self.qid}_DO", it),
-                _pfx(f"{self.tag}_DO_{r.cid}", it),
-                f"{self.text} - Display Order - {r.cid}",
-                r.cid,
-            )
-            for r in self.rows
-        ]
+        out = []
+        if self.randomize:
+            out += [
+                (
+                    _pfx(f"{self.qid}_DO", it),
+                    _pfx(f"{self.tag}_DO_{r.cid}", it),
+                    f"{self.text} - Display Order - {r.cid}",
+                    r.cid,
+                )
+                for r in self.rows
+            ]
+        if self.randomize_answers:
+            out += [
+                (
+                    _pfx(f"{self.qid}_ADO", it),
+                    _pfx(f"{self.tag}_ADO_{a.cid}", it),
+                    f"{self.text} - Answer Display Order - {a.cid}",
+                    a.cid,
+                )
+                for a in self.answers
+            ]
+        return out
 
     def _dv(self, it: int | None) -> dict:
         scale = [int(a.recode) for a in self.answers]
@@ -904,8 +943,188 @@ class MatrixLikert(Question):
             k = _pfx(f"{self.qid}_DO", it)
             values[k] = [r.cid for r in order]
             labels[k] = [r.text for r in order]
+        if self.randomize_answers:
+            shown = self.answers[base:] + self.answers[:base]
+            k = _pfx(f"{self.qid}_ADO", it)
+            values[k] = [a.cid for a in shown]
+            labels[k] = [a.text for a in shown]
         fields = tuple(_pfx(f"{self.qid}_{r.cid}", it) for r in self.rows)
         return (values, labels, fields, self._dv(it))
+
+
+class MatrixMulti(MatrixLikert):
+    """A matrix that takes several scale points per row: one list-valued key per row (the legacy map still
+    lists one entry per row and scale point)."""
+
+    kind = "matrix_multi"
+    subselector = "MultipleAnswer"
+
+    def setup(self, rng: random.Random) -> None:
+        super().setup(rng)
+        self.answers = _choices_from(rng, ["Used it", "Would recommend", "Too expensive", "Hard to find"])
+        self.answer_order = [a.cid for a in self.answers]
+        self.randomize_answers = False
+
+    def columns(self, it: int | None = None) -> list[Column]:
+        out = []
+        for r in self.rows:
+            entries = [
+                (
+                    _mk(f"{self.tag}_{r.cid}_{a.cid}", it),
+                    {
+                        "question": self.qid,
+                        "subQuestion": f"{self.qid}.subQuestions.{r.cid}",
+                        "choice": f"{self.qid}.choices.{a.cid}",
+                    },
+                )
+                for a in self.answers
+            ]
+            column = self.col(
+                f"{self.qid}_{r.cid}",
+                it,
+                f"{self.tag}_{r.cid}_{self.answers[0].cid}",
+                entries[0][1],
+                f"{self.tag}_{r.cid}",
+                f"{self.text} - {r.text}",
+            )
+            out.append(column._replace(more_map=tuple(entries[1:])))
+        return out
+
+    def _dv(self, it: int | None) -> dict:
+        scale = [a.recode for a in self.answers]
+        return {_pfx(f"{self.qid}_{r.cid}", it): scale for r in self.rows}
+
+    def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
+        values: dict = {}
+        labels: dict = {}
+        for r in self.rows:
+            picked = [a for a in self.answers if rng.random() < 0.35]
+            if picked:
+                k = _pfx(f"{self.qid}_{r.cid}", it)
+                values[k] = [a.recode for a in picked]
+                labels[k] = [a.text for a in picked]
+        if self.randomize:
+            order = list(self.rows)
+            rng.shuffle(order)
+            k = _pfx(f"{self.qid}_DO", it)
+            values[k] = [r.cid for r in order]
+            labels[k] = [r.text for r in order]
+        fields = tuple(_pfx(f"{self.qid}_{r.cid}", it) for r in self.rows)
+        return (values, labels, fields, self._dv(it))
+
+
+class MatrixText(MatrixLikert):
+    """A text-entry matrix: one typed text per row and column (``QIDn_r_a_TEXT``)."""
+
+    kind = "matrix_te"
+    qtype, selector, subselector = "Matrix", "TE", "Short"
+
+    def setup(self, rng: random.Random) -> None:
+        super().setup(rng)
+        self.answers = _choices_from(rng, ["Brand", "Model"])
+        self.answer_order = [a.cid for a in self.answers]
+        self.randomize = False
+        self.randomize_answers = False
+
+    def columns(self, it: int | None = None) -> list[Column]:
+        return [
+            self.col(
+                f"{self.qid}_{r.cid}_{a.cid}_TEXT",
+                it,
+                f"{self.tag}_{r.cid}_{a.cid}_TEXT",
+                {
+                    "question": self.qid,
+                    "subQuestion": f"{self.qid}.subQuestions.{r.cid}",
+                    "choice": f"{self.qid}.choices.{a.cid}",
+                    "textEntry": f"{self.qid}.choices.{a.cid}.textEntry",
+                },
+                f"{self.tag}_{r.cid}_{a.cid}_TEXT",
+                f"{self.text} - {r.text} - {a.text}",
+            )
+            for r in self.rows
+            for a in self.answers
+        ]
+
+    def _fields(self, it: int | None) -> tuple:
+        return tuple(_pfx(f"{self.qid}_{r.cid}_{a.cid}_TEXT", it) for r in self.rows for a in self.answers)
+
+    def unanswered(self, it: int | None = None) -> tuple:
+        return ({}, {}, self._fields(it), {})
+
+    def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
+        values = {
+            key: rng.choice(OTHER_TEXTS) for key in self._fields(it) if rng.random() < 0.7
+        }
+        return (values, {}, self._fields(it), {})
+
+
+class MatrixCarried(MatrixLikert):
+    """A matrix whose statements are carried forward from a multiple-choice question's choices: rows keyed
+    ``x<source choice>`` (``QIDn_x3``), the source's text-entry choice giving ``QIDn_x<c>_TEXT``."""
+
+    kind = "matrix_carried"
+    source: _ChoiceQuestion | None = None  # set once the survey's questions exist
+
+    def setup(self, rng: random.Random) -> None:
+        super().setup(rng)
+        self.randomize = False
+        self.randomize_answers = False
+
+    @property
+    def carried(self) -> list[Choice]:
+        assert self.source is not None, "a carried-forward matrix needs its source question"
+        return self.source.choices
+
+    def type_definition(self) -> dict:
+        d = super().type_definition()
+        assert self.source is not None
+        d["Choices"], d["ChoiceOrder"] = [], []
+        d["DynamicChoices"] = {
+            "DynamicType": "ChoiceGroup",
+            "Locator": f"q://{self.source.qid}/ChoiceGroup/DisplayedChoices",
+            "Type": "Dynamic",
+        }
+        d["DynamicChoicesData"] = []
+        return d
+
+    def type_legacy(self) -> dict:
+        d = super().type_legacy()
+        d["subQuestions"] = {}  # carried forward: known only per response
+        return d
+
+    def columns(self, it: int | None = None) -> list[Column]:
+        rows = [
+            self.col(f"{self.qid}_x{c.cid}", it, None, None, f"{self.tag}_x{c.cid}", f"{self.text} - {c.text}")
+            for c in self.carried
+        ]
+        return rows + [
+            self.col(
+                f"{self.qid}_x{c.cid}_TEXT", it, None, None, f"{self.tag}_x{c.cid}_TEXT", f"{self.text} - {c.text}"
+            )
+            for c in self.carried
+            if c.text_entry
+        ]
+
+    def do_columns(self, it: int | None = None) -> list[tuple[str, str, str, str]]:
+        return []
+
+    def _dv(self, it: int | None) -> dict:
+        scale = [int(a.recode) for a in self.answers]
+        return {_pfx(f"{self.qid}_x{c.cid}", it): scale for c in self.carried}
+
+    def unanswered(self, it: int | None = None) -> tuple:
+        return ({}, {}, tuple(self._dv(it)), self._dv(it))
+
+    def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
+        values: dict = {}
+        labels: dict = {}
+        for c in self.carried:
+            a = rng.choice(self.answers)
+            k = _pfx(f"{self.qid}_x{c.cid}", it)
+            values[k], labels[k] = int(a.recode), a.text
+            if c.text_entry:
+                values[_pfx(f"{self.qid}_x{c.cid}_TEXT", it)] = rng.choice(OTHER_TEXTS)
+        return (values, labels, tuple(self._dv(it)), self._dv(it))
 
 
 class SideBySide(Question):
@@ -1005,23 +1224,28 @@ class SideBySide(Question):
                             f"{self.text} - {ctext} - {r.text}",
                         )
                     )
-                else:
-                    for a in answers:
-                        out.append(
-                            self.col(
-                                f"{self.qid}#{cid}_{r.cid}_{a.cid}",
-                                it,
-                                f"{self.tag}#{cid}_{r.cid}_{a.cid}",
-                                {
-                                    "question": self.qid,
-                                    "column": f"{self.qid}.columns.{cid}",
-                                    "subQuestion": f"{self.qid}.subQuestions.{r.cid}",
-                                    "choice": f"{self.qid}.columns.{cid}.choices.{a.cid}",
-                                },
-                                f"{self.tag}#{cid}_{r.cid}_{a.cid}",
-                                f"{self.text} - {ctext} - {r.text} - {a.text}",
-                            )
+                else:  # one list-valued key per row; the legacy map has one entry per row and choice
+                    entries = [
+                        (
+                            _mk(f"{self.tag}#{cid}_{r.cid}_{a.cid}", it),
+                            {
+                                "question": self.qid,
+                                "column": f"{self.qid}.columns.{cid}",
+                                "subQuestion": f"{self.qid}.subQuestions.{r.cid}",
+                                "choice": f"{self.qid}.columns.{cid}.choices.{a.cid}",
+                            },
                         )
+                        for a in answers
+                    ]
+                    column = self.col(
+                        f"{self.qid}#{cid}_{r.cid}",
+                        it,
+                        f"{self.tag}#{cid}_{r.cid}_{answers[0].cid}",
+                        entries[0][1],
+                        f"{self.tag}#{cid}_{r.cid}",
+                        f"{self.text} - {ctext} - {r.text}",
+                    )
+                    out.append(column._replace(more_map=tuple(entries[1:])))
         return out
 
     def _fields_dv(self, it: int | None) -> tuple[tuple, dict]:
@@ -1030,11 +1254,11 @@ class SideBySide(Question):
         for cid, _ctext, sub, answers in self.col_defs:
             for r in self.rows:
                 k = _pfx(f"{self.qid}#{cid}_{r.cid}", it)
+                fields.append(k)
                 if sub == "SingleAnswer":
-                    fields.append(k)
                     dv[k] = [int(a.recode) for a in answers]
                 else:
-                    fields.extend(f"{k}_{a.cid}" for a in answers)
+                    dv[k] = [a.recode for a in answers]
         return tuple(fields), dv
 
     def unanswered(self, it: int | None = None) -> tuple:
@@ -1052,11 +1276,11 @@ class SideBySide(Question):
                     values[k] = int(a.recode)
                     labels[k] = a.text
                 else:
-                    for a in answers:
-                        if rng.random() < 0.4:
-                            k = _pfx(f"{self.qid}#{cid}_{r.cid}_{a.cid}", it)
-                            values[k] = 1
-                            labels[k] = a.text
+                    picked = [a for a in answers if rng.random() < 0.4]
+                    if picked:
+                        k = _pfx(f"{self.qid}#{cid}_{r.cid}", it)
+                        values[k] = [a.recode for a in picked]
+                        labels[k] = [a.text for a in picked]
         fields, dv = self._fields_dv(it)
         return (values, labels, fields, dv)
 
@@ -1346,6 +1570,8 @@ class MetaBrowser(Question):
         ("3", "Operating System", "OS"),
         ("4", "Screen Resolution", "RESOLUTION"),
     )
+    # listed by the definition, never exported
+    UNEXPORTED_PARTS = (("5", "Flash Version"), ("6", "Java Support"), ("7", "User Agent"))
     CSV_NAMES = ("Browser", "Version", "Operating System", "Resolution")
 
     def setup(self, rng: random.Random) -> None:
@@ -1354,7 +1580,10 @@ class MetaBrowser(Question):
 
     def type_definition(self) -> dict:
         return {
-            "Choices": {cid: {"Display": name, "TextEntry": 1} for cid, name, _ in self.PARTS},
+            "Choices": {
+                cid: {"Display": name, "TextEntry": 1}
+                for cid, name in [(c, n) for c, n, _ in self.PARTS] + list(self.UNEXPORTED_PARTS)
+            },
             "Configuration": {"QuestionDescriptionOption": "UseText"},
             "DefaultChoices": False,
             "NextChoiceId": 5,
@@ -1390,6 +1619,12 @@ class MetaBrowser(Question):
     def unanswered(self, it: int | None = None) -> tuple:
         return ({}, {}, (), {})
 
+    def map_only(self, it: int | None = None) -> list[tuple[str, dict]]:
+        return [
+            (_mk(f"{self.tag}_{cid}_TEXT", it), {"question": self.qid, "choice": f"{self.qid}.choices.{cid}"})
+            for cid, _name in self.UNEXPORTED_PARTS
+        ]
+
     def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
         b = rng.choice(BROWSERS)
         p = _pfx(self.qid, it)
@@ -1399,6 +1634,220 @@ class MetaBrowser(Question):
             (),
             {},
         )
+
+
+class PickGroupRank(Question):
+    """Pick, group and rank: per group a list of the items put in it, and each item's rank in its group."""
+
+    kind = "pgr"
+    qtype, selector, subselector = "PGR", "DragAndDrop", "NoColumns"
+
+    def setup(self, rng: random.Random) -> None:
+        self.text_html = "Sort these items into groups, most important first."
+        _stem, texts = rng.choice(OPTION_SETS)
+        self.items = _choices_from(rng, texts[:4]) + [
+            Choice(str(len(texts[:4]) + 1), str(len(texts[:4]) + 1), "Other", "Other", True)
+        ]
+        self.groups = ["Keep", "Drop"]
+        self.force = False
+
+    def type_definition(self) -> dict:
+        return {
+            "Choices": _def_choices(self.items),
+            "ChoiceOrder": [c.cid for c in self.items],
+            "Groups": list(self.groups),
+            "NumberOfGroups": len(self.groups),
+            "Configuration": {"QuestionDescriptionOption": "UseText", "Stack": False},
+            "NextChoiceId": len(self.items) + 1,
+        }
+
+    def type_legacy(self) -> dict:
+        return {"choices": _legacy_choices(self.items)}
+
+    def columns(self, it: int | None = None) -> list[Column]:
+        out = [
+            self.col(
+                f"{self.qid}_{g}_GROUP",
+                it,
+                f"{self.tag}_{g}_GROUP",
+                {"question": self.qid},
+                f"{self.tag}_{g}_GROUP",
+                f"{self.text} - {name}",
+            )
+            for g, name in enumerate(self.groups)
+        ]
+        out += [
+            self.col(
+                f"{self.qid}_G{g}_{c.cid}_RANK",
+                it,
+                None,
+                None,
+                f"{self.tag}_{g}_{c.cid}_RANK",
+                f"{self.text} - {name} - {c.text} - Rank",
+            )
+            for g, name in enumerate(self.groups)
+            for c in self.items
+        ]
+        out += [
+            self.col(
+                f"{self.qid}_{c.cid}_TEXT",
+                it,
+                None,
+                None,
+                f"{self.tag}_{c.cid}_TEXT",
+                f"{self.text} - {c.text} - Text",
+            )
+            for c in self.items
+            if c.text_entry
+        ]
+        return out
+
+    def _fields_dv(self, it: int | None) -> tuple[tuple, dict]:
+        ranks = [float(n) if n == len(self.items) else n for n in range(1, len(self.items) + 1)]
+        fields = [_pfx(f"{self.qid}_{g}_GROUP", it) for g in range(len(self.groups))]
+        dv: dict = {k: [c.cid for c in self.items] for k in fields}
+        for g in range(len(self.groups)):
+            for c in self.items:
+                k = _pfx(f"{self.qid}_G{g}_{c.cid}_RANK", it)
+                fields.append(k)
+                dv[k] = ranks  # Qualtrics writes one of these as a float (10.0), seen in real exports
+        return tuple(fields), dv
+
+    def unanswered(self, it: int | None = None) -> tuple:
+        fields, dv = self._fields_dv(it)
+        return ({}, {}, fields, dv)
+
+    def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
+        values: dict = {}
+        labels: dict = {}
+        items = list(self.items)
+        rng.shuffle(items)
+        cut = rng.randint(1, len(items) - 1)
+        for g, members in enumerate((items[:cut], items[cut:])):
+            k = _pfx(f"{self.qid}_{g}_GROUP", it)
+            values[k] = [c.cid for c in members]
+            labels[k] = [c.text for c in members]
+            for rank, c in enumerate(members, start=1):
+                values[_pfx(f"{self.qid}_G{g}_{c.cid}_RANK", it)] = rank
+                if c.text_entry:
+                    values[_pfx(f"{self.qid}_{c.cid}_TEXT", it)] = rng.choice(OTHER_TEXTS)
+        fields, dv = self._fields_dv(it)
+        return (values, labels, fields, dv)
+
+
+class ConstantSum(Question):
+    """Constant sum: a number per choice (adding up to 100), and the text of an "other" choice."""
+
+    kind = "cs"
+    qtype, selector, subselector = "CS", "VRTL", "TX"
+
+    def setup(self, rng: random.Random) -> None:
+        self.text_html = "How do you split 100 points between these?"
+        self.items = _choices_from(rng, rng.sample(MATRIX_ROWS, 3), other=True)
+        self.force = False
+
+    def type_definition(self) -> dict:
+        return {
+            "Choices": _def_choices(self.items),
+            "ChoiceOrder": [c.cid for c in self.items],
+            "Configuration": {"QuestionDescriptionOption": "UseText"},
+            "NextChoiceId": len(self.items) + 1,
+        }
+
+    def type_legacy(self) -> dict:
+        return {"choices": _legacy_choices(self.items)}
+
+    def columns(self, it: int | None = None) -> list[Column]:
+        out = [
+            self.col(
+                f"{self.qid}_{c.cid}",
+                it,
+                f"{self.tag}_{c.cid}",
+                {"question": self.qid, "choice": f"{self.qid}.choices.{c.cid}"},
+                f"{self.tag}_{c.cid}",
+                f"{self.text} - {c.text}",
+            )
+            for c in self.items
+        ]
+        return out + [
+            self.col(
+                f"{self.qid}_{c.cid}_TEXT",
+                it,
+                f"{self.tag}_{c.cid}_TEXT",
+                {
+                    "question": self.qid,
+                    "choice": f"{self.qid}.choices.{c.cid}",
+                    "textEntry": f"{self.qid}.choices.{c.cid}.textEntry",
+                },
+                f"{self.tag}_{c.cid}_TEXT",
+                f"{self.text} - {c.text} - Text",
+            )
+            for c in self.items
+            if c.text_entry
+        ]
+
+    def _fields(self, it: int | None) -> tuple:
+        return tuple(_pfx(f"{self.qid}_{c.cid}", it) for c in self.items) + tuple(
+            _pfx(f"{self.qid}_{c.cid}_TEXT", it) for c in self.items if c.text_entry
+        )
+
+    def unanswered(self, it: int | None = None) -> tuple:
+        return ({}, {}, self._fields(it), {})
+
+    def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
+        left = 100
+        values: dict = {}
+        for n, c in enumerate(self.items):
+            points = left if n == len(self.items) - 1 else rng.randint(0, left)
+            left -= points
+            values[_pfx(f"{self.qid}_{c.cid}", it)] = points
+            if c.text_entry and (points or cover):
+                values[_pfx(f"{self.qid}_{c.cid}_TEXT", it)] = rng.choice(OTHER_TEXTS)
+        return (values, {}, self._fields(it), {})
+
+
+class FileUpload(Question):
+    """File upload: four keys (ID, name, size, type) whether or not a file was sent."""
+
+    kind = "file"
+    qtype, selector, subselector = "FileUpload", "FileUpload", None
+    PARTS = ("FILE_ID", "FILE_NAME", "FILE_SIZE", "FILE_TYPE")
+    FILES = (("receipt.pdf", "application/pdf"), ("photo.jpg", "image/jpeg"), ("signature.png", "image/png"))
+
+    def setup(self, rng: random.Random) -> None:
+        self.text_html = "Please upload a photo of your receipt (optional)."
+        self.force = False
+
+    def columns(self, it: int | None = None) -> list[Column]:
+        return [
+            self.col(
+                f"{self.qid}_{part}",
+                it,
+                None,
+                None,
+                f"{self.tag}_{part.title().replace('_', ' ')}",
+                f"{self.text} - {part}",
+            )
+            for part in self.PARTS
+        ]
+
+    def _fields(self, it: int | None) -> tuple:
+        return tuple(_pfx(f"{self.qid}_{part}", it) for part in self.PARTS)
+
+    def unanswered(self, it: int | None = None) -> tuple:
+        return ({}, {}, self._fields(it), {})
+
+    def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
+        name, mime = rng.choice(self.FILES)
+        file_id = "F_" + "".join(rng.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(15))
+        p = _pfx(self.qid, it)
+        values = {
+            f"{p}_FILE_ID": file_id,
+            f"{p}_FILE_NAME": name,
+            f"{p}_FILE_SIZE": rng.randint(2_000, 900_000),
+            f"{p}_FILE_TYPE": mime,
+        }
+        return (values, {}, self._fields(it), {})
 
 
 class Descriptive(Question):
@@ -1423,6 +1872,9 @@ CATALOGUE: dict[str, type[Question]] = {
         Dropdown,
         NPS,
         MatrixLikert,
+        MatrixMulti,
+        MatrixText,
+        MatrixCarried,
         SideBySide,
         TextSingle,
         TextEssay,
@@ -1431,6 +1883,9 @@ CATALOGUE: dict[str, type[Question]] = {
         RankOrder,
         Timing,
         MetaBrowser,
+        PickGroupRank,
+        ConstantSum,
+        FileUpload,
         Descriptive,
     )
 }
@@ -1443,6 +1898,9 @@ ALL_KINDS = [
     "mc_multi",
     "dropdown",
     "matrix",
+    "matrix_multi",
+    "matrix_te",
+    "matrix_carried",
     "sbs",
     "te_single",
     "te_essay",
@@ -1452,6 +1910,9 @@ ALL_KINDS = [
     "nps",
     "timing",
     "meta",
+    "pgr",
+    "cs",
+    "file",
     "descriptive",
 ]
 
@@ -1462,6 +1923,8 @@ MIX_WEIGHTS = {
     "mc_multi": 8,
     "dropdown": 5,
     "matrix": 12,
+    "matrix_multi": 2,
+    "matrix_te": 1,
     "sbs": 2,
     "te_single": 7,
     "te_essay": 5,
@@ -1471,6 +1934,9 @@ MIX_WEIGHTS = {
     "nps": 3,
     "timing": 5,
     "meta": 1,
+    "pgr": 1,
+    "cs": 1,
+    "file": 1,
     "descriptive": 3,
 }
 

@@ -16,38 +16,58 @@ not cover) are documented in docs/answer-model.md; keep the two in step.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
+from tap_qualtrics.columns import (
+    FILE_PARTS,
+    KIND_ANSWER,
+    KIND_DISPLAY_ORDER,
+    KIND_EMBEDDED_DATA,
+    KIND_METADATA,
+    KIND_NPS_GROUP,
+    KIND_TEXT_ENTRY,
+    KIND_UNKNOWN,
+    KINDS,
+    META_PARTS,
+    MULTI_SELECTORS,
+    SOURCE_DEFINITION,
+    SOURCE_MAP,
+    SOURCE_RULE,
+    TEXT_QUESTION_TYPES,
+    TIMING_PARTS,
+    ExportColumn,
+    predict_columns,
+)
 from tap_qualtrics.structure import Unit, embedded_field_names, question_units
 
-# kinds of export columns
-KIND_ANSWER = "answer"
-KIND_TEXT_ENTRY = "text_entry"
-KIND_DISPLAY_ORDER = "display_order"
-KIND_NPS_GROUP = "nps_group"
-KIND_METADATA = "metadata"
-KIND_EMBEDDED_DATA = "embedded_data"
-KINDS = (
-    KIND_ANSWER,
-    KIND_TEXT_ENTRY,
-    KIND_DISPLAY_ORDER,
-    KIND_NPS_GROUP,
-    KIND_METADATA,
-    KIND_EMBEDDED_DATA,
-)
+__all__ = [
+    "KINDS",
+    "KIND_ANSWER",
+    "KIND_DISPLAY_ORDER",
+    "KIND_EMBEDDED_DATA",
+    "KIND_METADATA",
+    "KIND_NPS_GROUP",
+    "KIND_TEXT_ENTRY",
+    "KIND_UNKNOWN",
+    "LAST_MODIFIED_KEY",
+    "METADATA_KEYS",
+    "SOURCE_DEFINITION",
+    "SOURCE_MAP",
+    "SOURCE_RULE",
+    "ColumnMap",
+    "ExportColumn",
+    "build_column_map",
+]
 
-# where a column's meaning comes from
-SOURCE_MAP = "export_column_map"
-SOURCE_RULE = "rule"
-
-#: Response metadata keys of JSON exports, in export order; ``LastModifiedDate`` comes with
-#: ``sortByLastModifiedDate``. These are columns of ``responses``, not answers.
+#: Response metadata keys of JSON exports, in export order (as real exports write them); ``LastModifiedDate``
+#: comes with ``sortByLastModifiedDate`` (sandbox). These are columns of ``responses``, not answers.
 METADATA_KEYS: tuple[str, ...] = (
     "startDate",
     "endDate",
@@ -61,70 +81,35 @@ METADATA_KEYS: tuple[str, ...] = (
     "recipientLastName",
     "recipientFirstName",
     "recipientEmail",
-    "externalReference",
+    "externalDataReference",
     "locationLatitude",
     "locationLongitude",
     "distributionChannel",
     "userLanguage",
 )
 LAST_MODIFIED_KEY = "LastModifiedDate"
-#: Other spellings of metadata seen in exports; recognised, but not listed as columns of every survey.
-OTHER_METADATA_KEYS = frozenset({"externalDataReference", "lastModifiedDate", "_lastModifiedDate"})
+#: Other spellings of metadata; recognised, but not listed as columns of every survey.
+OTHER_METADATA_KEYS = frozenset({"externalReference", "lastModifiedDate", "_lastModifiedDate"})
 
-# values-key suffixes of the parts of timing and meta-info questions (choice ID -> suffix)
-TIMING_PARTS = {"1": "FIRST_CLICK", "2": "LAST_CLICK", "3": "PAGE_SUBMIT", "4": "CLICK_COUNT"}
-META_PARTS = {"1": "BROWSER", "2": "VERSION", "3": "OS", "4": "RESOLUTION"}
 _PART_CHOICES = {
     "Timing": {suffix: cid for cid, suffix in TIMING_PARTS.items()},
     "Meta": {suffix: cid for cid, suffix in META_PARTS.items()},
 }
-MULTI_SELECTORS = frozenset({"MAVR", "MAHR", "MACOL", "MSB"})
-TEXT_QUESTION_TYPES = frozenset({"TE"})
+_FILE_SUFFIXES = frozenset(FILE_PARTS)
 
 _LOOP_SUFFIX = re.compile(r"^(?P<base>.*)\((?P<loop>\d+)\)$")
 _QUESTION_KEY = re.compile(
     r"^(?:(?P<loop>\d+)_)?(?P<qid>QID\d+)(?:#(?P<col>\d+))?(?:_(?P<rest>.+))?$"
 )
+_RANK_KEY = re.compile(r"^G(?P<group>\d+)_(?P<choice>x?\d+)_RANK$")
+_GROUP_KEY = re.compile(r"^(?P<group>\d+)_GROUP$")
+_CARRIED = re.compile(r"^x\d+$")
 _NUMERIC_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?\Z")
+_JSON = msgspec.json.Encoder(decimal_format="number")  # lists and objects as text; exact numbers stay numbers
 _MAX_RULE_COLUMNS = 10_000  # keys resolved at run time that are remembered per survey
 
 # plan modes
 _SKIP, _EMBED, _ANSWER, _ORDER = range(4)
-
-
-@dataclass(frozen=True, slots=True)
-class ExportColumn:
-    """What one export column (one key of ``values``) is."""
-
-    column: str
-    kind: str
-    source: str
-    export_tag: str | None = None
-    question_id: str | None = None
-    parent_question_id: str | None = None
-    sub_question_id: str | None = None
-    choice_id: str | None = None
-    side_by_side_id: str | None = None
-    loop_id: str | None = None
-    is_multi_valued: bool = False
-
-    def record(self, survey_id: str, position: int | None) -> dict[str, Any]:
-        """The ``export_columns`` row."""
-        return {
-            "survey_id": survey_id,
-            "column": self.column,
-            "position": position,
-            "kind": self.kind,
-            "source": self.source,
-            "export_tag": self.export_tag,
-            "question_id": self.question_id,
-            "parent_question_id": self.parent_question_id,
-            "sub_question_id": self.sub_question_id,
-            "choice_id": self.choice_id,
-            "side_by_side_id": self.side_by_side_id,
-            "loop_id": self.loop_id,
-            "is_multi_valued": self.is_multi_valued,
-        }
 
 
 class ColumnMap:
@@ -367,8 +352,9 @@ class ColumnMap:
         )
         tail = f"{column.column}|".encode()
         unit = self._units.get(column.question_id or "")
-        if column.kind == KIND_DISPLAY_ORDER:
-            return (_ORDER, structure, tail, bool(unit is not None and unit.rows))
+        if column.kind == KIND_DISPLAY_ORDER:  # rows (``_DO`` of a matrix) or choices (``_ADO``, others)
+            rows = unit is not None and bool(unit.rows) and not column.column.endswith("_ADO")
+            return (_ORDER, structure, tail, rows)
         coded = (
             column.kind == KIND_ANSWER
             and column.choice_id is None
@@ -386,18 +372,34 @@ class ColumnMap:
 def build_column_map(
     survey_id: str, legacy: Mapping[str, Any] | None, definition: Mapping[str, Any] | None
 ) -> ColumnMap:
-    """The survey's column map from its legacy survey (``exportColumnMap``) and its definition.
+    """The survey's column map from its definition, completed by its legacy survey (``exportColumnMap``).
 
-    Order: metadata, the map's columns (each question's display-order column after its last column), the
+    The definition decides which columns a question has (:func:`~tap_qualtrics.columns.predict_columns`,
+    the shapes real exports write); the legacy map gives their export tags, and the columns of questions the
+    definition lacks or whose type the rules do not know. Order: metadata, questions in export order, the
     survey's embedded-data fields, ``LastModifiedDate``.
     """
     legacy = legacy if isinstance(legacy, Mapping) else {}
     definition = definition if isinstance(definition, Mapping) else {}
     units = question_units(definition, legacy)
+    mapped = _question_columns(legacy.get("exportColumnMap"), units)
+    tags = {column.column: column.export_tag for column in mapped}
+    for column in mapped:
+        for key in column.breakout:
+            tags.setdefault(key, column.export_tag)
+    predicted = predict_columns(definition, units)
     columns = [
         ExportColumn(column=key, kind=KIND_METADATA, source=SOURCE_RULE) for key in METADATA_KEYS
     ]
-    columns.extend(_question_columns(legacy.get("exportColumnMap"), units))
+    for question_id, question_columns in predicted.items():
+        if question_columns is None:
+            columns.extend(c for c in mapped if c.parent_question_id == question_id)
+            continue
+        columns.extend(
+            replace(c, export_tag=tags.get(c.column) or _first_tag(c.breakout, tags))
+            for c in question_columns
+        )
+    columns.extend(c for c in mapped if c.parent_question_id not in predicted)
     metadata = set(METADATA_KEYS) | OTHER_METADATA_KEYS | {LAST_MODIFIED_KEY}
     columns.extend(
         ExportColumn(column=name, kind=KIND_EMBEDDED_DATA, source=SOURCE_RULE)
@@ -406,6 +408,10 @@ def build_column_map(
     )
     columns.append(ExportColumn(column=LAST_MODIFIED_KEY, kind=KIND_METADATA, source=SOURCE_RULE))
     return ColumnMap(survey_id, columns, units)
+
+
+def _first_tag(keys: Iterable[str], tags: Mapping[str, str | None]) -> str | None:
+    return next((tags[key] for key in keys if tags.get(key)), None)
 
 
 def _question_columns(export_column_map: Any, units: Mapping[str, Unit]) -> list[ExportColumn]:
@@ -474,6 +480,15 @@ def _from_map_entry(
     tag = parent.export_tag if parent is not None else None
     remainder = base[len(tag) :] if tag and base.startswith(tag) else None
     kind = KIND_ANSWER
+    unit = units.get(f"{qid}#{side_by_side_id}") if side_by_side_id is not None else parent
+    listed = (  # a multiple-answer row is one list; the map lists it once per scale point
+        unit is not None
+        and unit.sub_selector == "MultipleAnswer"
+        and choice_id is not None
+        and not is_text_entry
+    )
+    if listed:
+        choice_id = None
     if side_by_side_id is not None:
         key = f"{qid}#{side_by_side_id}_{sub_question_id}"
         if choice_id is not None:
@@ -498,8 +513,14 @@ def _from_map_entry(
             key = f"{qid}_{suffixes.get(choice_id, choice_id)}"
         else:
             key = f"{qid}_{choice_id}"
+    elif remainder == "_TEXT" and qtype == "MC" and parent is not None and _text_choice(parent):
+        # `<tag>_TEXT` names the other-specify text of a single-answer question; the export keys it by choice
+        choice_id = _text_choice(parent)
+        key = f"{qid}_{choice_id}_TEXT"
     elif remainder == "_NPS_GROUP":
         key, kind = f"{qid}_NPS_GROUP", KIND_NPS_GROUP
+    elif remainder and _GROUP_KEY.match(remainder[1:]):  # pick-group-rank: the items put in group g
+        key, sub_question_id = f"{qid}{remainder}", remainder[1:].split("_", 1)[0]
     elif qtype in TEXT_QUESTION_TYPES:
         key = f"{qid}_TEXT"
     elif remainder:
@@ -516,7 +537,7 @@ def _from_map_entry(
         and parent is not None
         and parent.type == "MC"
         and parent.selector in MULTI_SELECTORS
-    )
+    ) or bool(_GROUP_KEY.match(remainder[1:] if remainder else "")) or listed
     return ExportColumn(
         column=_looped(key, loop_id),
         kind=kind,
@@ -532,22 +553,22 @@ def _from_map_entry(
     )
 
 
+def _text_choice(unit: Unit) -> str | None:
+    return next((c.choice_id for c in unit.choices if c.is_text_entry), None)
+
+
 def _resolve_by_rule(key: str, units: Mapping[str, Unit]) -> ExportColumn:
-    """A ``values`` key the map does not list: metadata, a question key read by its shape, or embedded data."""
+    """A ``values`` key the map does not list: metadata, a question key read by its shape, embedded data,
+    or ``unknown`` (a question key whose question or shape the survey does not explain: kept raw)."""
     if key in OTHER_METADATA_KEYS or key == LAST_MODIFIED_KEY or key in METADATA_KEYS:
         return ExportColumn(column=key, kind=KIND_METADATA, source=SOURCE_RULE)
     match = _QUESTION_KEY.match(key)
     if match is None:
         return ExportColumn(column=key, kind=KIND_EMBEDDED_DATA, source=SOURCE_RULE)
-    loop_id, qid, side_by_side_id, rest = (
-        match["loop"],
-        match["qid"],
-        match["col"],
-        match["rest"] or "",
-    )
+    loop_id, qid, side_by_side_id, rest = match["loop"], match["qid"], match["col"], match["rest"] or ""
     unit_id = f"{qid}#{side_by_side_id}" if side_by_side_id else qid
     unit = units.get(unit_id)
-    common = {
+    common: dict[str, Any] = {
         "column": key,
         "source": SOURCE_RULE,
         "question_id": unit_id,
@@ -555,12 +576,26 @@ def _resolve_by_rule(key: str, units: Mapping[str, Unit]) -> ExportColumn:
         "side_by_side_id": side_by_side_id,
         "loop_id": loop_id,
     }
-    if rest == "DO":
+    if unit is None and units:  # the survey has no such question
+        return ExportColumn(kind=KIND_UNKNOWN, **common)
+    if rest in ("DO", "ADO"):
         return ExportColumn(kind=KIND_DISPLAY_ORDER, is_multi_valued=True, **common)
     if rest == "NPS_GROUP":
         return ExportColumn(kind=KIND_NPS_GROUP, **common)
-    parts = rest.split("_") if rest else []
+    if rest in _FILE_SUFFIXES:
+        return ExportColumn(kind=KIND_ANSWER, **common)
+    ranked = _RANK_KEY.match(rest)
+    if ranked and (unit is None or _is_choice(unit, ranked["choice"])):
+        return ExportColumn(
+            kind=KIND_ANSWER, sub_question_id=ranked["group"], choice_id=ranked["choice"], **common
+        )
+    grouped = _GROUP_KEY.match(rest)
+    if grouped:
+        return ExportColumn(
+            kind=KIND_ANSWER, sub_question_id=grouped["group"], is_multi_valued=True, **common
+        )
     qtype = unit.type if unit is not None else None
+    parts = rest.split("_") if rest else []
     is_text = qtype in TEXT_QUESTION_TYPES or qtype == "Meta"
     if parts and parts[-1] == "TEXT":
         parts, is_text = parts[:-1], True
@@ -568,15 +603,19 @@ def _resolve_by_rule(key: str, units: Mapping[str, Unit]) -> ExportColumn:
     if (
         parts
         and unit is not None
-        and unit.rows
-        and parts[0] in {row.choice_id for row in unit.rows}
+        and (unit.rows or unit.type == "Matrix")  # a matrix's carried-forward choices are its rows
+        and (_is_row(unit, parts[0]) or _CARRIED.match(parts[0]))
     ):
         sub_question_id = parts.pop(0)
     remaining = "_".join(parts)
     choice_id = _PART_CHOICES.get(qtype or "", {}).get(remaining, remaining) or None
-    multi = (
-        not parts and unit is not None and unit.type == "MC" and unit.selector in MULTI_SELECTORS
-    )
+    if (
+        unit is not None
+        and choice_id is not None
+        and not (_is_choice(unit, choice_id) or _CARRIED.match(choice_id) or qtype in _PART_CHOICES)
+    ):  # a part the question does not have: kept raw, never guessed
+        return ExportColumn(kind=KIND_UNKNOWN, sub_question_id=sub_question_id, **common)
+    multi = not parts and unit is not None and unit.type == "MC" and unit.selector in MULTI_SELECTORS
     return ExportColumn(
         kind=KIND_TEXT_ENTRY if is_text else KIND_ANSWER,
         sub_question_id=sub_question_id,
@@ -584,6 +623,14 @@ def _resolve_by_rule(key: str, units: Mapping[str, Unit]) -> ExportColumn:
         is_multi_valued=multi and not is_text,
         **common,
     )
+
+
+def _is_choice(unit: Unit, choice_id: str) -> bool:
+    return any(c.choice_id == choice_id for c in unit.choices)
+
+
+def _is_row(unit: Unit, row_id: str) -> bool:
+    return any(r.choice_id == row_id for r in unit.rows)
 
 
 def _looped(key: str, loop_id: str | None) -> str:
@@ -608,7 +655,7 @@ def _text(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return _JSON.encode(value).decode()
     return str(value)
 
 

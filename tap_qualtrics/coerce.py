@@ -29,7 +29,7 @@ def to_bool(value: Any) -> bool | None:
     """``true``/``"true"``/``1``/``"1"`` -> True and their opposites -> False; else ``None``."""
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, decimal.Decimal)):
         return bool(value) if value in (0, 1) else None
     if isinstance(value, str):
         lowered = value.strip().lower()

@@ -22,10 +22,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-try:  # parses a wide response ~2x faster than json, with the same result
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - exercised only without orjson
-    _loads = json.loads
+import decimal
+
+import msgspec
+
+#: Every number keeps its exact value: integers of any size stay ``int`` (orjson turns those past 64 bits
+#: into floats), and fractions are read as ``Decimal`` (so ``0.1000000000000000055511`` or ``1e400`` are
+#: not rounded to a double). Writers emit a ``Decimal`` as the same JSON number.
+_EXACT_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+_loads = _EXACT_DECODER.decode
 
 MAX_POLL_INTERVAL_SECONDS = 30.0
 POLL_GROWTH = 1.5
@@ -201,7 +206,7 @@ def _parse_ndjson(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
             stripped = line  # the parsers accept the surrounding whitespace and newline
         try:
             response = _loads(stripped)
-        except ValueError:  # orjson refuses what json reads (integers beyond 64 bits, NaN)
+        except msgspec.DecodeError:  # not strict JSON (NaN, bytes that are not UTF-8): json reads more
             response = _lenient_loads(stripped)
         if b"\\u0000" in stripped:
             response = without_nul(response)
@@ -210,12 +215,12 @@ def _parse_ndjson(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
 
 
 def _lenient_loads(line: bytes) -> Any:
-    """Lines orjson refuses: ``json`` reads big integers and NaN; bytes that are not UTF-8 become U+FFFD."""
+    """Lines the strict parser refuses: ``json`` reads NaN; bytes that are not UTF-8 become U+FFFD."""
     try:
-        return json.loads(line)
+        return json.loads(line, parse_float=decimal.Decimal)
     except UnicodeDecodeError:
         logger.warning("An exported response held bytes that are not UTF-8; they were replaced by U+FFFD")
-        return json.loads(line.decode("utf-8", "replace"))
+        return json.loads(line.decode("utf-8", "replace"), parse_float=decimal.Decimal)
     except json.JSONDecodeError as error:
         raise ExportFailedError(f"the downloaded export file holds a line that is not JSON ({error})") from None
 

@@ -61,6 +61,7 @@ class Unit:
     choices: tuple[Choice, ...]
     rows: tuple[Choice, ...]
     is_randomized: bool
+    answers_randomized: bool = False
 
     def recode_to_choice(self) -> dict[str, str]:
         """Recode value (as text) -> choice ID: how a coded answer finds the choice it picked."""
@@ -208,6 +209,7 @@ def _unit(
         rows=rows,
         is_randomized=_is_randomized(question.get("Randomization"))
         or bool(legacy.get("randomization")),
+        answers_randomized=_is_randomized(question.get("AnswerRandomization")),
     )
 
 

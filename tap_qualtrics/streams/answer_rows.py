@@ -9,9 +9,11 @@ does instead:
   rows at once, after flushing the records ``responses`` still buffers: a response's rows always precede the
   response itself and the STATE that covers it, so a run resumed from any STATE has every row of every
   response before its bookmark, and no second export is needed;
-* build a survey's column map from its legacy survey (one ``GET /surveys/{id}`` per exported survey, only
-  when ``response_answers`` is selected; embedded data is recognised by rule) inside that survey's export,
-  so a failure there fails the survey like a failed export (bookmark kept, run reported as failed).
+* build a survey's column map from its definition and legacy survey (``GET /survey-definitions/{id}`` and
+  ``GET /surveys/{id}`` per exported survey, only when ``response_answers`` is selected; embedded data is
+  recognised by rule) inside that survey's export, so a failure there fails the survey like a failed export;
+* name, in one warning per survey, the keys that neither the survey nor a rule explains (kept raw, kind
+  ``unknown``) and the question keys read by rule only.
 
 Children are recognised by their ``role``, so this module imports no stream class.
 """
@@ -23,7 +25,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tap_qualtrics.answers import KIND_EMBEDDED_DATA, KIND_METADATA, ColumnMap, build_column_map
+from tap_qualtrics.answers import (
+    KIND_EMBEDDED_DATA,
+    KIND_METADATA,
+    KIND_UNKNOWN,
+    ColumnMap,
+    build_column_map,
+)
 
 ROLE_ANSWERS = "answers"
 ROLE_EMBEDDED_DATA = "embedded_data"
@@ -43,6 +51,7 @@ class ResponseChildren:
         self._embedded = _selected_child(children, ROLE_EMBEDDED_DATA)
         self.active = self._answers is not None or self._embedded is not None
         self._maps: OrderedDict[str, ColumnMap] = OrderedDict()
+        self._reported: dict[str, set[str]] = {}  # survey -> keys already named in a warning
         self._started = False
 
     def begin(self) -> None:
@@ -71,7 +80,6 @@ class ResponseChildren:
                 self._flush_parent()
                 self._embedded.write_rows(embedded)
             return
-        known = len(column_map.rule_columns)
         answers, embedded = column_map.decompose(
             record["response_id"],
             values,
@@ -79,8 +87,6 @@ class ResponseChildren:
             record.get("displayed_fields"),
             record.get("last_modified_date"),
         )
-        if len(column_map.rule_columns) != known:
-            self._report_rule_columns(survey_id, column_map, known)
         self._flush_parent()  # the records of earlier responses, still buffered, go first
         self._answers.write_rows(answers)
         if self._embedded is not None:
@@ -89,26 +95,44 @@ class ResponseChildren:
     def _column_map(self, survey_id: str) -> ColumnMap:
         """The survey's map: from its legacy survey when answers are selected; embedded data needs none (keys
         that are neither metadata nor question keys are embedded data)."""
-        legacy = None
+        legacy = definition = None
         if self._answers is not None:
             legacy = self._responses.request_result("GET", f"/surveys/{survey_id}")
-        column_map = build_column_map(survey_id, legacy, None)
+            definition = self._responses.request_result("GET", f"/survey-definitions/{survey_id}")
+        column_map = build_column_map(survey_id, legacy, definition)
         self._maps[survey_id] = column_map
         while len(self._maps) > MAPS_KEPT:
             self._maps.popitem(last=False)
         return column_map
 
-    @staticmethod
-    def _report_rule_columns(survey_id: str, column_map: ColumnMap, known: int) -> None:
-        for key, column in list(column_map.rule_columns.items())[known:]:
-            if column.kind in (KIND_METADATA, KIND_EMBEDDED_DATA):
+    def report(self, survey_id: str) -> None:
+        """One warning for the survey's export so far: the keys kept raw (``unknown``) and the question keys
+        read by rule, each named once per run."""
+        column_map = self._maps.get(survey_id)
+        if column_map is None or self._answers is None:
+            return
+        reported = self._reported.setdefault(survey_id, set())
+        unknown, by_rule = [], []
+        for key, column in column_map.rule_columns.items():
+            if key in reported or column.kind in (KIND_METADATA, KIND_EMBEDDED_DATA):
                 continue
+            reported.add(key)
+            (unknown if column.kind == KIND_UNKNOWN else by_rule).append(key)
+        if unknown:
             logger.warning(
-                "Survey %s: response key %s is not in the survey's export column map; read by rule as %s of %s",
+                "Survey %s: %d exported key(s) that the survey's definition does not explain were loaded "
+                "raw into response_answers (kind 'unknown'): %s",
                 survey_id,
-                key,
-                column.kind,
-                column.question_id,
+                len(unknown),
+                ", ".join(unknown),
+            )
+        if by_rule:
+            logger.warning(
+                "Survey %s: %d exported key(s) not predicted from the survey's definition were read by their "
+                "shape: %s",
+                survey_id,
+                len(by_rule),
+                ", ".join(by_rule),
             )
 
 

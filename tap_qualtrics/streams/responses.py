@@ -308,6 +308,7 @@ class ResponsesStream(QualtricsStream):
             latest = last_modified or latest
             children.write(record)  # the response's answer rows go out before it (and the STATE after it)
             yield record
+        children.report(survey_id)
 
     # -- children: response_answers, response_embedded_data -------------------------------------------------
 

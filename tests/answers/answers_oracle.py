@@ -214,6 +214,23 @@ class Oracle:
                             item=rid,
                         )
                     )
+            ado = self._key(f"{q.qid}_ADO", it)
+            if ado in values:
+                texts = {a.cid: a.text for a in q.answers}
+                for pos, aid in enumerate(values[ado], start=1):
+                    rows.append(
+                        self._row(
+                            q,
+                            it,
+                            ado,
+                            "display_order",
+                            choice=aid,
+                            value=str(pos),
+                            value_number=pos,
+                            label=texts[aid],
+                            item=aid,
+                        )
+                    )
         elif kind == "sbs":
             for cid, _text, sub, answers in q.col_defs:
                 unit = f"{q.qid}#{cid}"
@@ -242,10 +259,12 @@ class Oracle:
                                     q, it, k, "answer", unit=unit, sub=r.cid, seen_unanswered=True
                                 )
                             )
-                    else:
-                        for a in answers:
-                            k = self._key(f"{unit}_{r.cid}_{a.cid}", it)
-                            if k in values:
+                    else:  # multiple answers: one list-valued key per row, one row per picked choice
+                        k = self._key(f"{unit}_{r.cid}", it)
+                        by_recode = {a.recode: a for a in answers}
+                        if k in values:
+                            for recode, label in zip(values[k], labels[k]):
+                                a = by_recode[recode]
                                 rows.append(
                                     self._row(
                                         q,
@@ -255,24 +274,18 @@ class Oracle:
                                         unit=unit,
                                         sub=r.cid,
                                         choice=a.cid,
-                                        value="1",
-                                        value_number=1,
-                                        label=a.text,
+                                        value=recode,
+                                        value_number=int(recode),
+                                        label=label,
+                                        item=recode,
                                     )
                                 )
-                            elif k in self.displayed:
-                                rows.append(
-                                    self._row(
-                                        q,
-                                        it,
-                                        k,
-                                        "answer",
-                                        unit=unit,
-                                        sub=r.cid,
-                                        choice=a.cid,
-                                        seen_unanswered=True,
-                                    )
+                        elif k in self.displayed:
+                            rows.append(
+                                self._row(
+                                    q, it, k, "answer", unit=unit, sub=r.cid, seen_unanswered=True
                                 )
+                            )
         elif kind in ("te_single", "te_essay"):
             k = self._key(f"{q.qid}_TEXT", it)
             if k in values:
@@ -314,6 +327,139 @@ class Oracle:
                         )
                     else:
                         rows.append(self._row(q, it, k, "text_entry", choice=cid, value=v, text=v))
+        elif kind == "pgr":
+            texts = {c.cid: c.text for c in q.items}
+            for g in range(len(q.groups)):
+                k = self._key(f"{q.qid}_{g}_GROUP", it)
+                if k in values:
+                    for cid in values[k]:
+                        rows.append(
+                            self._row(
+                                q,
+                                it,
+                                k,
+                                "answer",
+                                sub=str(g),
+                                choice=cid,
+                                value=cid,
+                                value_number=int(cid),
+                                label=texts[cid],
+                                item=cid,
+                            )
+                        )
+                elif k in self.displayed:
+                    rows.append(self._row(q, it, k, "answer", sub=str(g), seen_unanswered=True))
+            for g in range(len(q.groups)):
+                for c in q.items:
+                    k = self._key(f"{q.qid}_G{g}_{c.cid}_RANK", it)
+                    if k in values:
+                        v = values[k]
+                        rows.append(
+                            self._row(
+                                q, it, k, "answer", sub=str(g), choice=c.cid, value=str(v), value_number=v
+                            )
+                        )
+                    elif k in self.displayed:
+                        rows.append(
+                            self._row(q, it, k, "answer", sub=str(g), choice=c.cid, seen_unanswered=True)
+                        )
+            for c in q.items:
+                k = self._key(f"{q.qid}_{c.cid}_TEXT", it)
+                if c.text_entry and k in values:
+                    rows.append(
+                        self._row(q, it, k, "text_entry", choice=c.cid, value=values[k], text=values[k])
+                    )
+        elif kind == "cs":
+            for c in q.items:
+                k = self._key(f"{q.qid}_{c.cid}", it)
+                if k in values:
+                    v = values[k]
+                    rows.append(self._row(q, it, k, "answer", choice=c.cid, value=str(v), value_number=v))
+                elif k in self.displayed:
+                    rows.append(self._row(q, it, k, "answer", choice=c.cid, seen_unanswered=True))
+            for c in q.items:
+                k = self._key(f"{q.qid}_{c.cid}_TEXT", it)
+                if not c.text_entry:
+                    continue
+                if k in values:
+                    rows.append(
+                        self._row(q, it, k, "text_entry", choice=c.cid, value=values[k], text=values[k])
+                    )
+                elif k in self.displayed:
+                    rows.append(self._row(q, it, k, "text_entry", choice=c.cid, seen_unanswered=True))
+        elif kind == "file":
+            for part in q.PARTS:
+                k = self._key(f"{q.qid}_{part}", it)
+                if k in values:
+                    v = values[k]
+                    rows.append(
+                        self._row(q, it, k, "answer", value=str(v), value_number=v if isinstance(v, int) else None)
+                    )
+                elif k in self.displayed:
+                    rows.append(self._row(q, it, k, "answer", seen_unanswered=True))
+        elif kind == "matrix_multi":
+            by_recode = {a.recode: a for a in q.answers}
+            for r in q.rows:
+                k = self._key(f"{q.qid}_{r.cid}", it)
+                if k in values:
+                    for recode, label in zip(values[k], labels[k]):
+                        rows.append(
+                            self._row(
+                                q,
+                                it,
+                                k,
+                                "answer",
+                                sub=r.cid,
+                                choice=by_recode[recode].cid,
+                                value=recode,
+                                value_number=int(recode),
+                                label=label,
+                                item=recode,
+                            )
+                        )
+                elif k in self.displayed:
+                    rows.append(self._row(q, it, k, "answer", sub=r.cid, seen_unanswered=True))
+            do = self._key(f"{q.qid}_DO", it)
+            for pos, rid in enumerate(values.get(do, ()), start=1):
+                text = next(r.text for r in q.rows if r.cid == rid)
+                rows.append(
+                    self._row(
+                        q, it, do, "display_order", sub=rid, value=str(pos), value_number=pos, label=text, item=rid
+                    )
+                )
+        elif kind == "matrix_carried":
+            by_recode = {int(a.recode): a for a in q.answers}
+            for c in q.carried:
+                k = self._key(f"{q.qid}_x{c.cid}", it)
+                if k in values:
+                    a = by_recode[values[k]]
+                    rows.append(
+                        self._row(
+                            q, it, k, "answer", sub=f"x{c.cid}", choice=a.cid, value=str(values[k]),
+                            value_number=values[k], label=a.text,
+                        )
+                    )
+                elif k in self.displayed:
+                    rows.append(self._row(q, it, k, "answer", sub=f"x{c.cid}", seen_unanswered=True))
+                t = self._key(f"{q.qid}_x{c.cid}_TEXT", it)
+                if t in values:
+                    rows.append(
+                        self._row(q, it, t, "text_entry", sub=f"x{c.cid}", value=values[t], text=values[t])
+                    )
+        elif kind == "matrix_te":
+            for r in q.rows:
+                for a in q.answers:
+                    k = self._key(f"{q.qid}_{r.cid}_{a.cid}_TEXT", it)
+                    if k in values:
+                        rows.append(
+                            self._row(
+                                q, it, k, "text_entry", sub=r.cid, choice=a.cid, value=values[k], text=values[k]
+                            )
+                        )
+                    elif k in self.displayed:
+                        rows.append(
+                            self._row(q, it, k, "text_entry", sub=r.cid, choice=a.cid, seen_unanswered=True)
+                        )
         else:  # pragma: no cover - a new sandbox question type needs an oracle first
             raise AssertionError(f"no oracle for question kind {kind!r}")
         return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from tap_qualtrics.answers import (
     KINDS,
     LAST_MODIFIED_KEY,
     METADATA_KEYS,
-    SOURCE_MAP,
+    SOURCE_DEFINITION,
     SOURCE_RULE,
     build_column_map,
 )
@@ -74,15 +75,17 @@ def test_every_column_of_larger_accounts_is_mapped(seed: int) -> None:
 
 
 def test_map_keys_translate_like_qualtrics(surveys: list[Any], column_maps: dict) -> None:
-    """The tap derives the values key of each exportColumnMap key from the map entry and the definition; the
-    sandbox's own translation table (which the tap cannot use) agrees key for key."""
+    """The columns come from the definition; the exportColumnMap gives their export tags: the tap's tag of each
+    column agrees with the sandbox's own translation table (which the tap cannot use), key for key."""
     for survey in surveys:
-        derived = {
-            c.export_tag: c.column
-            for c in column_maps[survey.id].columns.values()
-            if c.source == SOURCE_MAP
+        tagged = {
+            c.export_tag: c.column for c in column_maps[survey.id].columns.values() if c.export_tag
         }
-        assert derived == survey.export_column_keys()
+        assert tagged == survey.export_column_keys()
+        assert {c.source for c in column_maps[survey.id].columns.values()} == {
+            SOURCE_DEFINITION,
+            SOURCE_RULE,
+        }
 
 
 def test_columns_are_exactly_the_exports_columns(surveys: list[Any], column_maps: dict) -> None:
@@ -109,7 +112,9 @@ def test_column_structure(surveys: list[Any], column_maps: dict) -> None:
         for col in survey.columns():
             mine = column_map.columns[col.value_key]
             entry = col.map_entry or {}
-            assert mine.export_tag == col.map_key
+            assert mine.export_tag == (col.map_key or None)
+            if not entry or col.value_key.endswith("_GROUP"):
+                continue  # no map entry to compare with (file upload, pick-group-rank): the types test them
             assert mine.parent_question_id == col.qid
             loop = col.value_key.split("_", 1)[0] if col.value_key[0].isdigit() else None
             assert mine.loop_id == loop
@@ -126,9 +131,12 @@ def test_column_structure(surveys: list[Any], column_maps: dict) -> None:
                 checked["sub"] += 1
             else:
                 assert mine.sub_question_id is None
-            if "choice" in entry:
+            other_text = re.fullmatch(r"(?:\d+_)?QID\d+_(\d+)_TEXT", col.value_key)
+            if "choice" in entry and not col.more_map:  # (a list-valued row names no single choice)
                 assert mine.choice_id == entry["choice"].rsplit(".", 1)[1]
                 checked["choice"] += 1
+            elif other_text:  # a single-answer question's map entry names no choice; the key does
+                assert mine.choice_id == other_text[1]
             else:
                 assert mine.choice_id is None
     assert all(checked.values()), checked
@@ -140,7 +148,7 @@ def test_kinds(surveys: list[Any], column_maps: dict) -> None:
     expected = {}
     for q, it in survey.sequence:
         for col in q.columns(it):
-            if q.kind in ("te_single", "te_essay", "te_form", "meta") or col.value_key.endswith(
+            if q.kind in ("te_single", "te_essay", "te_form", "meta", "matrix_te") or col.value_key.endswith(
                 "_TEXT"
             ):
                 expected[col.value_key] = "text_entry"
@@ -154,7 +162,14 @@ def test_kinds(surveys: list[Any], column_maps: dict) -> None:
         q.qid for q in survey.questions.values() if q.kind == "mc_multi" and q not in survey.trashed
     }
     orders = {c.column for c in column_map.columns.values() if c.kind == KIND_DISPLAY_ORDER}
-    assert multi == selects | orders
+    lists = {  # a multiple-answer side-by-side row, the items put in a pick-group-rank group
+        c.value_key
+        for q, it in survey.sequence
+        for c in q.columns(it)
+        if c.more_map or (c.value_key.endswith("_GROUP") and not c.value_key.endswith("_NPS_GROUP"))
+    }
+    assert lists
+    assert multi == selects | orders | lists
 
 
 def test_records(surveys: list[Any], column_maps: dict) -> None:
@@ -164,7 +179,7 @@ def test_records(surveys: list[Any], column_maps: dict) -> None:
         assert [r["position"] for r in records] == list(range(1, len(records) + 1))
         assert len({r["column"] for r in records}) == len(records)
         assert {r["kind"] for r in records} <= set(KINDS)
-        assert {r["source"] for r in records} == {SOURCE_MAP, SOURCE_RULE}
+        assert {r["source"] for r in records} == {SOURCE_DEFINITION, SOURCE_RULE}
         assert all(r["survey_id"] == survey.id for r in records)
         # a randomized question's display-order column follows the question's last column
         for i, r in enumerate(records):
@@ -176,14 +191,13 @@ def test_records(surveys: list[Any], column_maps: dict) -> None:
                 )
 
 
-def test_the_legacy_survey_alone_gives_the_same_map(
+def test_the_legacy_survey_alone_decomposes_the_same(
     surveys: list[Any], column_maps: dict, rendered: dict
 ) -> None:
-    """Decomposing responses needs only GET /surveys/{id}: without the definition the map and every row are
-    the same (the definition adds display orders and texts, which the decomposition does not use)."""
+    """Without the definition (the legacy survey's map and the key rules only) every response still gives the
+    same rows: the definition decides which columns exist, not how a key is read."""
     for survey in surveys:
         legacy_only = build_column_map(survey.id, survey.legacy(), None)
-        assert legacy_only.records() == column_maps[survey.id].records()
         for response in rendered[survey.id][:10]:
             args = (
                 response["responseId"],

@@ -10,6 +10,8 @@ from tap_qualtrics.answers import (
     KIND_EMBEDDED_DATA,
     KIND_METADATA,
     KIND_TEXT_ENTRY,
+    KIND_UNKNOWN,
+    SOURCE_DEFINITION,
     SOURCE_MAP,
     SOURCE_RULE,
     build_column_map,
@@ -64,28 +66,37 @@ LEGACY = {
         "Q3": {"question": "QID3"},
         "Q4_1": {"question": "QID4", "choice": "QID4.choices.1"},
         "Q4_2": {"question": "QID4", "choice": "QID4.choices.2"},
-        "T1_1(2)": {"question": "QID6", "choice": "QID6.choices.1"},
-        "T1_4(2)": {"question": "QID6", "choice": "QID6.choices.4"},
+        "T1_1": {"question": "QID6", "choice": "QID6.choices.1"},
+        "T1_4": {"question": "QID6", "choice": "QID6.choices.4"},
+        "Q7": {"question": "QID7"},
     },
     "embeddedData": [{"name": "campaign"}],
 }
 
 
 def test_map_entries_and_rules_for_the_rest() -> None:
+    """Columns come from the definition, export tags from the map; a question only the map knows keeps the
+    map's columns."""
     column_map = build_column_map("SV_1", LEGACY, DEFINITION)
     columns = column_map.columns
-    assert [c for c in columns if columns[c].source == SOURCE_MAP] == [
+    assert [c for c in columns if columns[c].source == SOURCE_DEFINITION] == [
         "QID1",
+        "QID2_1",
+        "QID2_2",
         "QID3_TEXT",
         "QID4",
-        "2_QID6_FIRST_CLICK",
-        "2_QID6_CLICK_COUNT",
+        "QID6_FIRST_CLICK",
+        "QID6_LAST_CLICK",
+        "QID6_PAGE_SUBMIT",
+        "QID6_CLICK_COUNT",
     ]
+    assert [c for c in columns if columns[c].source == SOURCE_MAP] == ["QID7"]
     assert columns["QID4"].export_tag == "Q4_1" and columns["QID4"].is_multi_valued
-    assert (columns["2_QID6_CLICK_COUNT"].loop_id, columns["2_QID6_CLICK_COUNT"].choice_id) == (
-        "2",
+    assert (columns["QID6_CLICK_COUNT"].export_tag, columns["QID6_CLICK_COUNT"].choice_id) == (
+        "T1_4",
         "4",
     )
+    assert columns["QID6_LAST_CLICK"].export_tag is None  # the map does not list every timing part
     assert (columns["QID3_TEXT"].kind, columns["QID3_TEXT"].export_tag) == (KIND_TEXT_ENTRY, "Q3")
     assert [c for c in columns if columns[c].kind == KIND_EMBEDDED_DATA] == ["campaign", "source"]
     assert list(columns)[-1] == "LastModifiedDate"
@@ -135,18 +146,8 @@ def test_decomposition_by_rule() -> None:
         ("QID3_TEXT", KIND_TEXT_ENTRY, "QID3", None, None, "12", None, None, "12", False),
         ("QID4", KIND_ANSWER, "QID4", None, "1", "1", 1, "A", None, False),
         ("QID4", KIND_ANSWER, "QID4", None, "2", "2", 2, "B", None, False),
-        (
-            "QID9_7_TEXT",
-            KIND_TEXT_ENTRY,
-            "QID9",
-            None,
-            "7",
-            "free text",
-            None,
-            None,
-            "free text",
-            False,
-        ),
+        # QID9 is not a question of the survey: the value is kept raw, nothing is guessed
+        ("QID9_7_TEXT", KIND_UNKNOWN, "QID9", None, None, "free text", None, None, None, False),
         ("QID2_2", KIND_ANSWER, "QID2", "2", None, None, None, None, None, True),
     ]
     assert [(r["field"], r["value"]) for r in embedded] == [
@@ -156,17 +157,7 @@ def test_decomposition_by_rule() -> None:
         ("campaign", ""),
     ]
     assert sorted(column_map.rule_columns) == sorted(
-        [
-            "externalDataReference",
-            "QID1_DO",
-            "QID2_1",
-            "QID9_7_TEXT",
-            "QID5",
-            "Q_TotalDuration",
-            "flag",
-            "score",
-            "QID2_2",
-        ]
+        ["QID1_DO", "QID9_7_TEXT", "QID5", "Q_TotalDuration", "flag", "score"]
     )
     assert column_map.column("externalDataReference").kind == KIND_METADATA
     assert column_map.column("QID1_DO").source == SOURCE_RULE

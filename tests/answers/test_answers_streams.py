@@ -178,13 +178,13 @@ def test_every_exported_key_is_an_export_column(full_run: tuple[TapRun, Counter]
 
 def test_one_export_pass_and_no_extra_requests(sb: Any, full_run: tuple[TapRun, Counter]) -> None:
     """One export per survey; the structure streams reuse what ``surveys`` fetched; the answers cost one
-    legacy survey per survey that has responses to decompose (plus, on a survey's first sync, the response
-    count that decides whether its export must be cut into shorter windows)."""
+    definition and one legacy survey per survey that has responses to decompose (plus, on a survey's first
+    sync, the response count that decides whether its export must be cut into shorter windows)."""
     _, requests = full_run
     surveys = sb.truth()["surveys"]
     with_responses = sum(1 for s in surveys.values() if s["responses"])
     assert requests["POST /surveys/{surveyId}/export-responses"] == len(surveys)
-    assert requests["GET /survey-definitions/{surveyId}"] == len(surveys)
+    assert requests["GET /survey-definitions/{surveyId}"] == len(surveys) + with_responses
     assert requests["GET /surveys/{surveyId}"] == len(surveys) + len(surveys) + with_responses
 
 

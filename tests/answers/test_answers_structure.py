@@ -39,7 +39,7 @@ def _expected_choices(survey: Any) -> dict[tuple[str, str], tuple]:
             order = {cid: n for n, cid in enumerate(q.order, 1)}
             for c in q.choices:
                 add(q.qid, q.qid, None, c.cid, c.html, c.recode, order[c.cid], c.text_entry)
-        elif q.kind == "matrix":
+        elif q.kind in ("matrix", "matrix_multi", "matrix_te", "matrix_carried"):
             for n, a in enumerate(q.answers, 1):
                 add(q.qid, q.qid, None, a.cid, a.html, a.recode, n, False)
         elif q.kind == "sbs":
@@ -53,8 +53,14 @@ def _expected_choices(survey: Any) -> dict[tuple[str, str], tuple]:
             for n, (cid, name, _pool) in enumerate(q.fields, 1):
                 add(q.qid, q.qid, None, cid, name, cid, n, False)
         elif q.kind in ("timing", "meta"):
-            for cid, name, _suffix in q.PARTS:  # no ChoiceOrder in their definitions
+            parts = [(cid, name) for cid, name, _suffix in q.PARTS]
+            if q.kind == "meta":  # the definition lists parts that are never exported
+                parts += list(q.UNEXPORTED_PARTS)
+            for cid, name in parts:  # no ChoiceOrder in their definitions
                 add(q.qid, q.qid, None, cid, name, cid, None, q.kind == "meta")
+        elif q.kind in ("pgr", "cs"):
+            for n, c in enumerate(q.items, 1):
+                add(q.qid, q.qid, None, c.cid, c.html, c.recode, n, c.text_entry)
     return out
 
 
@@ -108,7 +114,7 @@ def test_sub_questions(surveys: list[Any]) -> None:
         assert len(got) == len(rows)
         expected = {}
         for q in survey.questions.values():
-            if q.kind == "matrix":
+            if q.kind in ("matrix", "matrix_multi", "matrix_te"):
                 for n, r in enumerate(q.rows, 1):
                     expected[(q.qid, r.cid)] = (q.qid, "row", r.text, r.recode, n, None, None)
             elif q.kind == "sbs":

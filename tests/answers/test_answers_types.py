@@ -16,13 +16,16 @@ KINDS = [k for k in ALL_KINDS if k != "descriptive"]
 
 # what each type must have shown at least once in the fixture data, so that every case below is exercised
 REQUIRED_CASES: dict[str, set[str]] = {
-    "mc_single": {"answered", "seen_unanswered", "loop", "other_text"},
+    "mc_single": {"answered", "seen_unanswered", "loop"},
     "mc_other": {"answered", "other_text", "display_order"},
     "mc_multi": {"answered", "multi", "other_text", "display_order"},
     "dropdown": {"answered"},
     "nps": {"answered", "nps_group"},
-    "matrix": {"answered", "seen_unanswered", "display_order", "loop"},
-    "sbs": {"answered", "seen_unanswered", "multi_cell"},
+    "matrix": {"answered", "seen_unanswered", "display_order", "answer_display_order", "loop"},
+    "matrix_multi": {"answered", "seen_unanswered", "multi"},
+    "matrix_te": {"answered", "seen_unanswered"},
+    "matrix_carried": {"answered", "carried"},
+    "sbs": {"answered", "seen_unanswered", "multi"},
     "te_single": {"answered", "seen_unanswered", "loop"},
     "te_essay": {"answered", "seen_unanswered", "multi_line"},
     "te_form": {"answered", "seen_unanswered"},
@@ -30,6 +33,9 @@ REQUIRED_CASES: dict[str, set[str]] = {
     "rank": {"answered"},
     "timing": {"answered"},
     "meta": {"answered"},
+    "pgr": {"answered", "multi", "other_text"},
+    "cs": {"answered", "other_text", "seen_unanswered"},
+    "file": {"answered"},
 }
 
 
@@ -45,17 +51,17 @@ def _cases(rows: list[dict]) -> set[str]:
             continue
         cases.add("answered")
         if row["kind"] == "display_order":
-            cases.add("display_order")
+            cases.add("answer_display_order" if row["column"].endswith("_ADO") else "display_order")
         if row["kind"] == "nps_group":
             cases.add("nps_group")
         if row["loop_id"]:
             cases.add("loop")
         if row["kind"] == "text_entry" and row["column"].endswith("_TEXT") and row["choice_id"]:
             cases.add("other_text")
+        if (row["sub_question_id"] or "").startswith("x"):
+            cases.add("carried")
         if row["text"] and "\n" in row["text"]:
             cases.add("multi_line")
-        if "#" in row["question_id"] and row["column"].count("_") >= 2 and row["value"] == "1":
-            cases.add("multi_cell")
     counts = Counter(
         r["column"] for r in rows if r["kind"] == "answer" and not r["is_seen_unanswered"]
     )

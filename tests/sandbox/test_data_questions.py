@@ -130,14 +130,14 @@ def test_legacy_shape(account):
                 for b in leg["blocks"].values()
                 for el in b["elements"]
             )
-        for q in leg["questions"].values():
+        for qid, q in leg["questions"].items():
             assert set(q["questionType"]) == {"type", "selector", "subSelector"}
             for c in q.get("choices", {}).values():
                 assert {"description", "choiceText", "analyze"} <= set(c)
             if q["questionType"]["type"] == "SBS":
                 assert q["columns"] and q["subQuestions"]
-            if q["questionType"]["type"] == "Matrix":
-                assert q["subQuestions"]
+            if q["questionType"]["type"] == "Matrix" and s.questions[qid].kind != "matrix_carried":
+                assert q["subQuestions"]  # (carried-forward statements are known per response only)
         for entry in leg["exportColumnMap"].values():
             assert entry["question"] in leg["questions"]
             for ref in ("subQuestion", "choice", "column", "textEntry"):
@@ -158,16 +158,20 @@ def test_every_map_key_answered_and_every_answer_key_mapped(account, rendered):
         if not s.responses:
             continue
         key_map = s.export_column_keys()
-        assert set(key_map) == set(s.legacy()["exportColumnMap"])
+        further = {key for c in s.columns() for key, _ in c.more_map}  # one key, several map entries
+        never = {key for q, it in s.sequence for key, _ in q.map_only(it)}  # listed, never exported
+        assert set(key_map) | further | never == set(s.legacy()["exportColumnMap"])
         mapped = set(key_map.values())
+        unlisted = {c.value_key for c in s.columns() if not c.map_key}  # as Qualtrics: not every key is listed
+        assert not mapped & unlisted
         seen: set[str] = set()
         embedded = set(s.embedded_fields())
         for out in rendered[sid]:
             for k in out["values"]:
                 seen.add(k)
-                if k in META or k in embedded or re.fullmatch(r"(\d+_)?QID\d+_DO", k):
+                if k in META or k in embedded or re.fullmatch(r"(\d+_)?QID\d+_A?DO", k):
                     continue
-                assert k in mapped, (sid, k)
+                assert k in mapped or k in unlisted, (sid, k)
         missing = mapped - seen
         assert not missing, (sid, sorted(missing)[:5])
 
@@ -222,10 +226,41 @@ def test_key_shapes_per_type(account, rendered):
                 keys = [k for k in v if k.startswith(qk + "#")]
                 if keys:
                     found[kind] += 1
-                    assert all(re.fullmatch(re.escape(qk) + r"#\d+_\d+(_\d+)?", k) for k in keys)
-                    assert any(k.count("_") == 2 for k in keys) or any(
-                        k.count("_") == 1 for k in keys
-                    )
+                    assert all(re.fullmatch(re.escape(qk) + r"#\d+_\d+", k) for k in keys)
+                    for k in keys:  # a multiple-answer column: one list of choices per row
+                        assert isinstance(v[k], int) or all(isinstance(x, str) for x in v[k])
+            elif kind == "matrix_multi":
+                rows = [k for k in v if re.fullmatch(re.escape(qk) + r"_\d+", k)]
+                if rows:
+                    found[kind] += 1
+                    assert all(isinstance(v[k], list) and all(isinstance(x, str) for x in v[k]) for k in rows)
+            elif kind == "matrix_carried":
+                rows = [k for k in v if re.fullmatch(re.escape(qk) + r"_x\d+", k)]
+                if rows:
+                    found[kind] += 1
+                    assert {k.rsplit("_x", 1)[1] for k in rows} == {c.cid for c in q.carried}
+            elif kind == "matrix_te":
+                cells = [k for k in v if re.fullmatch(re.escape(qk) + r"_\d+_\d+_TEXT", k)]
+                if cells:
+                    found[kind] += 1
+                    assert all(isinstance(v[k], str) for k in cells)
+            elif kind == "pgr":
+                groups = [k for k in v if re.fullmatch(re.escape(qk) + r"_\d+_GROUP", k)]
+                if groups:
+                    found[kind] += 1
+                    items = [x for k in groups for x in v[k]]
+                    assert sorted(items) == sorted(c.cid for c in q.items)  # every item in one group
+                    ranks = [k for k in v if re.fullmatch(re.escape(qk) + r"_G\d+_\d+_RANK", k)]
+                    assert len(ranks) == len(items) and all(isinstance(v[k], int) for k in ranks)
+            elif kind == "cs":
+                keys = [k for k in v if re.fullmatch(re.escape(qk) + r"_\d+", k)]
+                if keys:
+                    found[kind] += 1
+                    assert sum(v[k] for k in keys) == 100
+            elif kind == "file":
+                if qk + "_FILE_ID" in v:
+                    found[kind] += 1
+                    assert isinstance(v[qk + "_FILE_SIZE"], int) and v[qk + "_FILE_ID"].startswith("F_")
             elif kind in ("te_single", "te_essay"):
                 if qk + "_TEXT" in v:
                     found[kind] += 1
@@ -312,7 +347,7 @@ def test_unanswered_left_out(account, rendered):
     shown_not_answered = 0
     not_shown = 0
     for sid, s in account.surveys.items():
-        key_map = set(s.export_column_keys().values())
+        key_map = {c.value_key for c in s.columns()}
         for out in rendered[sid]:
             v = out["values"]
             assert all(val is not None and val != "" for val in v.values())

@@ -104,13 +104,13 @@ def test_final_state_holds_one_bookmark_per_survey(synced: tuple[TapRun, dict]) 
     assert "definition" not in state_text  # the questions' context stays small
 
 
-def test_each_definition_is_fetched_once(synced: tuple[TapRun, dict]) -> None:
+def test_definitions_and_legacy_surveys_are_fetched_as_documented(synced: tuple[TapRun, dict]) -> None:
     _, sandbox_view = synced
     requests = sandbox_view["stats"]["requests"]
     surveys = len(sandbox_view["truth"]["surveys"])
-    assert requests["GET /survey-definitions/{surveyId}"] == surveys
     # the surveys stream's details, the response count checked before each survey's first export (too many
-    # responses for one export?), and the column map of response_answers (docs/answer-model.md §6) for each
-    # survey that has responses to decompose
+    # responses for one export?), and the column map of response_answers (docs/answer-model.md §6: the
+    # definition and the legacy survey) for each survey that has responses to decompose
     with_responses = sum(1 for s in sandbox_view["truth"]["surveys"].values() if s["responses"])
+    assert requests["GET /survey-definitions/{surveyId}"] == surveys + with_responses
     assert requests["GET /surveys/{surveyId}"] == surveys + surveys + with_responses

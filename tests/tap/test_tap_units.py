@@ -115,3 +115,29 @@ def test_records_with_values_orjson_cannot_write_are_serialized() -> None:
     written = json.loads(dumps(record))
     assert written["values"] == {"QID1": 123456789012345678901234567890, "QID2": None, "QID3": 1.5}
     assert dumps({"d": Decimal("1.50"), "t": "é\u2028"}) == '{"d":1.50,"t":"é\u2028"}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("literal", "exact"),
+    [
+        (b"18446744073709551616", 18446744073709551616),  # 2**64: orjson turned it into a float
+        (b"123456789012345678901234567890", 123456789012345678901234567890),
+        (b"-9223372036854775809", -9223372036854775809),  # below int64
+        (b"18446744073709551615", 18446744073709551615),  # uint64 max
+        (b"0.1000000000000000055511151231257827", Decimal("0.1000000000000000055511151231257827")),
+        (b"1.0000000000000000001", Decimal("1.0000000000000000001")),  # a double would say 1.0
+        (b"1e400", Decimal("1E+400")),  # past a double's range
+        (b"41.953", Decimal("41.953")),
+        (b"7", 7),
+    ],
+)
+def test_exported_numbers_keep_their_exact_value(literal: bytes, exact: object) -> None:
+    line = b'{"responseId":"R_1","values":{"QID1":' + literal + b',"QID2":[' + literal + b"]}}\n"
+    (exported,) = read_export_file(io.BytesIO(line))
+    value = exported["values"]["QID1"]
+    assert value == exact and type(value) is type(exact)
+    assert exported["values"]["QID2"] == [exact]
+    record = response_record("SV_1", exported)
+    assert record is not None
+    written = json.loads(dumps(record), parse_float=Decimal)  # written back with the same value
+    assert written["values"] == {"QID1": exact, "QID2": [exact]}
