@@ -473,6 +473,11 @@ class SandboxApp:
         latency = self.faults.get("latency_ms")
         if latency:
             time.sleep(latency / 1000.0)
+        redirect_to = self.faults.get("redirect_to")
+        if redirect_to:
+            query = request.query_string.decode("latin-1")
+            location = redirect_to + request.path + (f"?{query}" if query else "")
+            return Response(status=302, headers={"Location": location})
         is_file = route is not None and route.handler == "export_file"
         fault = self.faults.draw_request(
             _fault_key(request, route, args), is_file_download=is_file
@@ -680,6 +685,7 @@ class SandboxApp:
             failed=failed,
             polls=int(self.faults.get("export_polls")),
             seconds=float(self.faults.get("export_seconds")),
+            start_exclusive=bool(self.faults.get("export_start_exclusive")),
         )
         return envelope(result)
 

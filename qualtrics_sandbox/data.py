@@ -1081,6 +1081,13 @@ class Account:
     # ------------------------------------------------------------------------------------------------
     # mutation
 
+    def _planted_stamp(self, text: str) -> datetime:
+        """A last-modified time the caller chose (``"stamp"`` of a mutation): any past moment, to ms."""
+        planted = clock.truncate_ms(clock.parse_iso(text))
+        if planted > self.now_fn():
+            raise ValueError("stamp must not be in the future")
+        return planted
+
     def _stamp(self) -> datetime:
         """A fresh last-modified time: now (ms), strictly after every earlier stamp, never ahead of real now."""
         now = clock.truncate_ms(self.now_fn())
@@ -1095,6 +1102,8 @@ class Account:
     def mutate(self, spec: dict) -> dict:
         """Apply ``{"survey_id", "add": n, "edit": n, "delete": n, "edit_survey": bool,
         "delete_ids": [rid], "update": [{"response_id", "embedded_data", "reset_recorded_date"}]}``.
+        ``"stamp"`` (ISO timestamp, not in the future) plants the last-modified time of these changes
+        instead of now.
 
         Returns ``{"added": [...], "edited": [...], "deleted": [...], "updated": [...]}``.
         Unknown survey or response id -> KeyError (nothing changed for unknown response ids).
@@ -1123,7 +1132,7 @@ class Account:
             for u in updates:
                 if u["response_id"] not in s.responses:
                     raise KeyError(u["response_id"])
-            stamp = self._stamp()
+            stamp = self._planted_stamp(spec["stamp"]) if spec.get("stamp") else self._stamp()
             self._mutations += 1
             mrng = random.Random(f"qualtrics-sandbox:{self.seed}:mutate:{s.id}:{self._mutations}")
             result: dict[str, list[str]] = {"added": [], "edited": [], "deleted": [], "updated": []}

@@ -483,15 +483,25 @@ class ExportManager:
 
     # -- start -------------------------------------------------------------------------------------
     def start(
-        self, survey: Any, body: Any, *, failed: bool, polls: int, seconds: float
+        self,
+        survey: Any,
+        body: Any,
+        *,
+        failed: bool,
+        polls: int,
+        seconds: float,
+        start_exclusive: bool = False,
     ) -> dict[str, Any]:
-        """Validate and start an export; returns the ``result`` of the start call."""
+        """Validate and start an export; returns the ``result`` of the start call.
+
+        ``start_exclusive``: treat ``startDate`` as exclusive (Qualtrics documents it inclusive; a client
+        must not depend on it)."""
         opts = validate_options(body)
         account = self.account
         with account.lock:
             self._check_survey_options(survey, opts)
             cont = self._resolve_token(survey.id, opts)
-            records, cursor_field, cursor = self._select(survey, opts, cont)
+            records, cursor_field, cursor = self._select(survey, opts, cont, start_exclusive)
             # a file made under another size cap is not reused: it might not have failed under this one
             key = f"{self._content_key(survey, opts, records)}|cap={self._cap_for(survey.id)}"
             survey_name = survey.name
@@ -568,7 +578,11 @@ class ExportManager:
         return _aware(value)  # type: ignore[return-value]
 
     def _select(
-        self, survey: Any, opts: ExportOptions, cont: _Continuation | None
+        self,
+        survey: Any,
+        opts: ExportOptions,
+        cont: _Continuation | None,
+        start_exclusive: bool = False,
     ) -> tuple[list[Any], str, tuple[datetime, str] | None]:
         """The records of the export (in order) and the continuation cursor it leads to."""
         want_finished = not opts.in_progress
@@ -582,7 +596,9 @@ class ExportManager:
         old = cont.cursor if cont is not None else None
         picked = []
         for k, r in keyed:
-            if opts.start is not None and k[0] < opts.start:
+            if opts.start is not None and (
+                k[0] < opts.start or (start_exclusive and k[0] == opts.start)
+            ):
                 continue
             if opts.end is not None and k[0] >= opts.end:
                 continue

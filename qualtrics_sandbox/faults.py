@@ -21,6 +21,13 @@ below it makes a job that ends ``failed``. ``export_truncated`` (probability, dr
 download count): a file download not already faulted serves only the first half of the file, with a
 matching ``Content-Length`` (a complete transfer of a damaged file, as from a broken upstream).
 
+``redirect_to`` (no draw; a base URL or ``null``): answer every faultable request with ``302 Found`` to
+the same path and query on that base, as a hijacked or misconfigured front end would; the request is not
+served.
+
+``export_start_exclusive`` (no draw; boolean): export ``startDate`` is exclusive instead of inclusive, so a
+client can prove it does not depend on which one Qualtrics does.
+
 ``corrupt_export`` (no draw): serve every zipped ndjson export file damaged in one of the ways of
 :mod:`qualtrics_sandbox.corrupt` (``truncated``, ``bad_zip``, ``non_utf8``, ``nul_text``,
 ``missing_metadata``, ``huge_text``, ``unknown_question_type``); ``null`` serves them intact.
@@ -48,7 +55,17 @@ KNOB_KEYS = (
 #: Bad export files on purpose (see :mod:`qualtrics_sandbox.corrupt`): one of its MODES, or None.
 CORRUPT_EXPORT_KEY = "corrupt_export"
 CORRUPT_INDEX_KEY = "corrupt_export_index"
-ALL_KEYS = (*PROBABILITY_KEYS, *KNOB_KEYS, "seed", CORRUPT_EXPORT_KEY, CORRUPT_INDEX_KEY)
+REDIRECT_KEY = "redirect_to"
+START_EXCLUSIVE_KEY = "export_start_exclusive"
+ALL_KEYS = (
+    *PROBABILITY_KEYS,
+    *KNOB_KEYS,
+    "seed",
+    CORRUPT_EXPORT_KEY,
+    CORRUPT_INDEX_KEY,
+    REDIRECT_KEY,
+    START_EXCLUSIVE_KEY,
+)
 
 #: Start-up defaults used when neither the server knobs nor the posted faults say otherwise.
 DEFAULTS: dict[str, Any] = {
@@ -66,6 +83,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "corrupt_export": None,
     "corrupt_export_index": 0,
+    "redirect_to": None,
+    "export_start_exclusive": False,
 }
 
 
@@ -120,6 +139,16 @@ def _validate(spec: dict[str, Any]) -> dict[str, Any]:
             if value is not None and value not in MODES:
                 raise FaultConfigError(f"corrupt_export must be null or one of: {', '.join(MODES)}")
             out[key] = value
+        elif key == START_EXCLUSIVE_KEY:
+            if not isinstance(value, bool):
+                raise FaultConfigError("export_start_exclusive must be true or false")
+            out[key] = value
+        elif key == REDIRECT_KEY:
+            if value is not None and not (
+                isinstance(value, str) and value.startswith(("http://", "https://"))
+            ):
+                raise FaultConfigError("redirect_to must be null or an http(s) base URL")
+            out[key] = value.rstrip("/") if value else None
         elif key == "retry_after_seconds" and value is None:
             out[key] = None
         else:

@@ -17,7 +17,7 @@ import requests
 from singer_sdk.authenticators import APIKeyAuthenticator, OAuthAuthenticator
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.errors import QualtricsAuthError, qualtrics_error_detail
+from tap_qualtrics.errors import QualtricsAuthError, describe_redirect, qualtrics_error_detail
 from tap_qualtrics.retry import RetryPolicy
 from tap_qualtrics.settings import Settings
 
@@ -141,12 +141,15 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
                     headers=self._token_request_headers,
                     data=self.oauth_request_payload,
                     timeout=self._timeout,
+                    allow_redirects=False,  # the client secret goes to the configured host only
                 )
             except (requests.ConnectionError, requests.Timeout) as error:
                 if attempt == self._retry_policy.max_attempts:
                     msg = f"Could not reach the Qualtrics OAuth endpoint ({type(error).__name__})."
                     raise QualtricsAuthError(msg) from None
             else:
+                if response.is_redirect:
+                    raise QualtricsAuthError(describe_redirect(response), status=response.status_code)
                 if response.ok:
                     return response
                 if response.status_code not in RETRIABLE_TOKEN_STATUSES or (

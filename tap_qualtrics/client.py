@@ -27,6 +27,7 @@ from tap_qualtrics.errors import (
     QualtricsAuthError,
     TransientQualtricsError,
     describe_failure,
+    describe_redirect,
     endpoint_of,
     qualtrics_error_detail,
 )
@@ -74,6 +75,9 @@ class QualtricsStream(RESTStream[ParseResult | None]):
     """Base for every Qualtrics stream of the tap."""
 
     records_jsonpath = "$.result.elements[*]"
+    #: Credentials travel in ``X-API-TOKEN``, which ``requests`` keeps on a redirect to another host: the
+    #: Qualtrics API never redirects a client, so a redirect is refused, never followed.
+    allow_redirects = False
     #: OAuth scopes this stream's requests need (the default ``oauth_scopes`` is their union).
     required_scopes: ClassVar[tuple[str, ...]] = ()
 
@@ -221,6 +225,8 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         status = response.status_code
         authenticator = self.authenticator
         uses_oauth = isinstance(authenticator, ClientCredentialsAuthenticator)
+        if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
+            raise QualtricsAPIError(self.run.redact(describe_redirect(response)), status=status)
         if status < HTTPStatus.BAD_REQUEST:
             if uses_oauth:
                 authenticator.note_accepted(response.request)

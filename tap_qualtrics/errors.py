@@ -85,6 +85,18 @@ def _in_parentheses(code: str | None, message: str | None) -> str:
     return f" ({': '.join(parts)})" if parts else ""
 
 
+def describe_redirect(response: requests.Response) -> str:
+    """A redirect answered to a request that carries credentials: named, never followed."""
+    target = urlsplit(response.headers.get("Location") or "")
+    host = target.hostname or "an unnamed host"
+    where = f"{target.scheme}://{host}" if target.scheme else host
+    return (
+        f"Qualtrics answered {endpoint_of(response)} with a redirect (HTTP {response.status_code}) to {where}; "
+        "the tap does not follow redirects, so credentials never leave the configured host — check "
+        "data_center and base_url."
+    )
+
+
 def describe_failure(response: requests.Response, *, uses_oauth: bool) -> str:
     """One sentence naming the endpoint and Qualtrics' own error code and message."""
     status = response.status_code

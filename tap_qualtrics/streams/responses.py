@@ -256,8 +256,8 @@ class ResponsesStream(QualtricsStream):
             except SplittableExportError as error:
                 windows[:0] = self._shorter_windows(survey_id, window, error)
                 continue
-            with spool:
-                yield from self._spool_records(spool, survey_id, start)
+            with spool:  # what precedes the piece came with an earlier piece or an earlier run
+                yield from self._spool_records(spool, survey_id, _later(start, window.start))
             if windows:
                 self._advance_bookmark(context, window.end)
 
@@ -400,6 +400,14 @@ def response_record(survey_id: str, exported: Mapping[str, Any]) -> dict[str, An
     )
     record["displayed_values"] = displayed_values if isinstance(displayed_values, dict) else None
     return record
+
+
+def _later(bookmark: str | None, window_start: str | None) -> str | None:
+    """The later of two starts, as a normalized timestamp (records before it are not this piece's)."""
+    piece = normalize_or_none(window_start) if window_start else None
+    if bookmark is None or piece is None:
+        return bookmark or piece
+    return max(bookmark, piece)
 
 
 def _export_window(start: str | None, end: str) -> ExportWindow:
