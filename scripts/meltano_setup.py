@@ -70,8 +70,12 @@ def fingerprint() -> str:
 
 
 def ensure_installed(log: Callable[[str], None] = print) -> Path:
-    """Make sure Meltano and every plugin are installed; return the ``meltano`` executable."""
+    """Make sure Meltano and every plugin are installed; return the ``meltano`` executable.
+
+    ``.meltano/`` is kept private to its owner (0700): Meltano writes each run's plugin configuration, with
+    the credentials, to ``.meltano/run/`` and leaves it there when a run is killed."""
     with project_lock():
+        _keep_private(ROOT / ".meltano")
         wanted = fingerprint()
         if STAMP.exists() and MELTANO.exists():
             try:
@@ -103,8 +107,14 @@ def ensure_installed(log: Callable[[str], None] = print) -> Path:
         STAMP.unlink(missing_ok=True)
         _check_call([str(MELTANO), "install"], "meltano install", env=meltano_env())
         STAMP.write_text(json.dumps({"fingerprint": wanted}))
+        _keep_private(ROOT / ".meltano")
         log(f"  installed in {time.monotonic() - started:.0f} s")
         return MELTANO
+
+
+def _keep_private(directory: Path) -> None:
+    directory.mkdir(exist_ok=True)
+    directory.chmod(0o700)
 
 
 def meltano_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

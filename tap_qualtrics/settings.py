@@ -347,12 +347,21 @@ def _origin(config: Mapping[str, Any]) -> str:
         raise SettingsError("Set data_center (for example iad1, fra1 or ca1) or base_url.")
     text = str(data_center).strip().lower()
     if not DATA_CENTER_PATTERN.fullmatch(text):
-        shown = f" {text!r}" if _HARMLESS_TO_ECHO.fullmatch(text) else ""
+        shown = f" {text!r}" if _echoable_host(str(data_center).strip(), config) else ""
         raise SettingsError(
             f"data_center{shown} is not a Qualtrics data center ID: give only the ID, such as iad1, "
             "fra1, ca1 or myorg.iad1 (no scheme, host name, slash, port or @), or use base_url."
         )
     return f"https://{text}.qualtrics.com"
+
+
+def _echoable_host(text: str, config: Mapping[str, Any]) -> bool:
+    """Whether a wrong data_center may appear in the error: host-like text, never a pasted credential
+    (a long run of letters and digits, or the value of a credential setting)."""
+    secrets = {str(config.get(key) or "").strip() for key in ("api_token", "client_id", "client_secret")}
+    if text in secrets or not _HARMLESS_TO_ECHO.fullmatch(text):
+        return False
+    return len(text) <= 20 or "." in text or "/" in text
 
 
 def _origin_from_base_url(base_url: str) -> str:

@@ -127,3 +127,14 @@ def test_the_demo_reads_duckdb_files_with_a_duckdb_at_least_as_new_as_the_writer
     assert version(duckdb.__version__) >= version(writer), (
         f"the demo reads the DuckDB file with duckdb {duckdb.__version__}, older than the target's {writer}"
     )
+
+
+def test_meltano_run_files_stay_private(meltano_installed: None) -> None:
+    """Meltano writes each run's plugin configuration (credentials included) under .meltano/run/ and leaves
+    it behind when a run is killed: the directory is readable by its owner only."""
+    assert (REPO / ".meltano").stat().st_mode & 0o777 == 0o700
+
+
+def test_the_loader_session_is_pinned_to_utc() -> None:
+    (loader,) = (p for p in PLUGINS if p["name"] == "target-postgres")
+    assert loader["env"] == {"PGTZ": "UTC"}

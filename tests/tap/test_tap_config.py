@@ -157,3 +157,30 @@ def test_connection_test_mode_reports_bad_config_cleanly(run_tap: Callable[..., 
     assert run.returncode == 1
     assert len(run.error_lines()) == 1 and "not a Qualtrics data center" in run.error_lines()[0]
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90",  # an API token pasted into the wrong setting
+        "oauthClientSecretValue0123456789abcdefABCDEF0123456789abcdef0123",
+    ],
+)
+def test_a_credential_pasted_into_data_center_is_never_echoed(pasted: str) -> None:
+    with pytest.raises(ConfigValidationError) as raised:
+        TapQualtrics(config={"client_id": "id-0123", "client_secret": "s3cret-value", "data_center": pasted})
+    (sentence,) = raised.value.errors
+    assert "is not a Qualtrics data center ID" in sentence
+    assert pasted.lower() not in sentence.lower()
+
+
+def test_the_value_of_a_credential_setting_is_never_echoed_as_data_center() -> None:
+    with pytest.raises(ConfigValidationError) as raised:
+        TapQualtrics(config={"api_token": "tok-9", "data_center": "tok-9"})
+    assert "tok-9" not in raised.value.errors[0]
+
+
+def test_a_host_given_as_data_center_is_named_in_the_error() -> None:
+    with pytest.raises(ConfigValidationError) as raised:
+        TapQualtrics(config={"api_token": TOKEN, "data_center": "iad1.qualtrics.com"})
+    assert "'iad1.qualtrics.com'" in raised.value.errors[0]
