@@ -12,7 +12,11 @@ read n good responses before the bad one:
 - ``nul_text``: a value ``QID_nul`` holding ``"a\\u0000b"`` (a JSON-escaped NUL character);
 - ``missing_metadata``: ``responseId``, ``_recordId`` and every date removed from the response;
 - ``huge_text``: a value ``QID_huge`` holding 2,000,000 characters;
-- ``unknown_question_type``: a value ``QID_unknown`` holding an object no question type produces.
+- ``unknown_question_type``: a value ``QID_unknown`` holding an object no question type produces;
+- ``lone_surrogate``: a value ``QID_half`` holding ``"\\ud83d tail"`` (half of a UTF-16 pair, as a producer
+  that cut an emoji in two writes it);
+- ``control_character``: a value ``QID_ctrl`` holding a raw (unescaped) control character, ``a\\x01b``;
+- ``huge_duration``: ``duration`` as the text ``"99999999999999999999"`` (past a 64-bit integer).
 """
 
 from __future__ import annotations
@@ -29,7 +33,12 @@ MODES = (
     "missing_metadata",
     "huge_text",
     "unknown_question_type",
+    "lone_surrogate",
+    "control_character",
+    "huge_duration",
 )
+HALF_PAIR = "\\ud83d tail"  # as written in the file: a JSON escape of a lone high surrogate
+HUGE_DURATION = "99999999999999999999"
 HUGE_TEXT_CHARS = 2_000_000
 _MARK = "@@sandbox-non-utf8@@"
 _DATE_KEYS = ("recordedDate", "startDate", "endDate", "LastModifiedDate", "lastModifiedDate")
@@ -81,6 +90,12 @@ def _change_response(response: dict, mode: str) -> bytes:
     if mode == "non_utf8":
         values["QID_nonutf8"] = _MARK
         return json.dumps(response).encode().replace(_MARK.encode(), b"caf\xe9 \xff")
+    if mode == "lone_surrogate":
+        values["QID_half"] = _MARK
+        return json.dumps(response).encode().replace(_MARK.encode(), HALF_PAIR.encode())
+    if mode == "control_character":
+        values["QID_ctrl"] = _MARK
+        return json.dumps(response).encode().replace(_MARK.encode(), b"a\x01b")
     if mode == "nul_text":
         values["QID_nul"] = "a\x00b"
     elif mode == "missing_metadata":
@@ -90,6 +105,8 @@ def _change_response(response: dict, mode: str) -> bytes:
             values.pop(key, None)
     elif mode == "huge_text":
         values["QID_huge"] = "x" * HUGE_TEXT_CHARS
+    elif mode == "huge_duration":
+        values["duration"] = HUGE_DURATION
     elif mode == "unknown_question_type":
         values["QID_unknown"] = {"hotSpot3D": [[1, 2, 3]], "weight": 0.5}
     else:  # pragma: no cover - validated by faults.py

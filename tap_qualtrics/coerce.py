@@ -10,19 +10,23 @@ import math
 from typing import Any
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def to_int(value: Any) -> int | None:
-    """``12``, ``"12"``, ``12.0`` -> 12; anything else -> ``None``."""
+    """``12``, ``"12"``, ``12.0`` -> 12; anything else, or past a 64-bit integer (no warehouse integer
+    column holds it) -> ``None``."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if INT64_MIN <= value <= INT64_MAX else None
     try:
         number = decimal.Decimal(str(value).strip())
     except decimal.InvalidOperation:
         return None
     if not number.is_finite() or number != number.to_integral_value():
         return None
-    return int(number)
+    return int(number) if INT64_MIN <= number <= INT64_MAX else None
 
 
 def to_bool(value: Any) -> bool | None:

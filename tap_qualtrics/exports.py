@@ -16,6 +16,7 @@ import decimal
 import io
 import json
 import logging
+import re
 import tempfile
 import time
 import zipfile
@@ -36,6 +37,7 @@ _loads = _EXACT_DECODER.decode
 
 MAX_POLL_INTERVAL_SECONDS = 30.0
 START_MARGIN = datetime.timedelta(seconds=1)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 POLL_GROWTH = 1.5
 SPOOL_PREFIX = "tap-qualtrics-export-"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -216,19 +218,59 @@ def _parse_ndjson(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
             response = _lenient_loads(stripped)
         if b"\\u0000" in stripped:
             response = without_nul(response)
+        if b"\\ud" in stripped or b"\\uD" in stripped:  # perhaps half of a UTF-16 pair
+            response = _without_lone_surrogates(response)
         if isinstance(response, dict) and response:
             yield response
 
 
 def _lenient_loads(line: bytes) -> Any:
-    """Lines the strict parser refuses: ``json`` reads NaN; bytes that are not UTF-8 become U+FFFD."""
+    """Lines the strict parser refuses: ``json`` reads NaN and raw control characters inside strings (kept:
+    every target can store them but NUL); bytes that are not UTF-8 become U+FFFD."""
     try:
-        return json.loads(line, parse_float=decimal.Decimal)
+        text = line.decode("utf-8")
     except UnicodeDecodeError:
         logger.warning("An exported response held bytes that are not UTF-8; they were replaced by U+FFFD")
-        return json.loads(line.decode("utf-8", "replace"), parse_float=decimal.Decimal)
+        text = line.decode("utf-8", "replace")
+    try:
+        return json.loads(text, parse_float=decimal.Decimal)
+    except json.JSONDecodeError:
+        pass
+    try:
+        response = json.loads(text, parse_float=decimal.Decimal, strict=False)
     except json.JSONDecodeError as error:
         raise ExportFailedError(f"the downloaded export file holds a line that is not JSON ({error})") from None
+    logger.warning(
+        "Exported response %s held raw control characters inside its text; they were kept as they are",
+        _response_id(response),
+    )
+    return response
+
+
+def _response_id(response: Any) -> str:
+    return str(response.get("responseId") or "without an ID") if isinstance(response, dict) else "?"
+
+
+def _without_lone_surrogates(response: Any) -> Any:
+    """Half of a UTF-16 surrogate pair (what a producer that cut an emoji in two writes as ``\\ud83d``)
+    cannot be encoded by any writer: it becomes U+FFFD, with a warning naming the response."""
+    cleaned = _replace_surrogates(response)
+    if cleaned != response:
+        logger.warning(
+            "Exported response %s held half of a UTF-16 character pair; it was replaced by U+FFFD",
+            _response_id(response),
+        )
+    return cleaned
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_surrogates(key): _replace_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    return value
 
 
 def without_nul(value: Any) -> Any:

@@ -293,7 +293,8 @@ class ResponsesStream(QualtricsStream):
         children = self._response_children()
         latest = start
         for exported in read_export_file(spool):
-            record = response_record(survey_id, exported)
+            untyped: list[str] = []
+            record = response_record(survey_id, exported, untyped)
             if record is None:
                 raise MalformedExportError("the export holds a response without a responseId")
             last_modified = record["last_modified_date"]
@@ -306,6 +307,14 @@ class ResponsesStream(QualtricsStream):
                 msg = f"the export is not sorted by last-modified date ({last_modified} after {latest})"
                 raise UnsortedExportError(msg)
             latest = last_modified or latest
+            if untyped:
+                self.logger.warning(
+                    "Response %s of %s: %s does not fit its column; loaded as NULL (the exported value "
+                    "stays in values)",
+                    record["response_id"],
+                    survey_id,
+                    ", ".join(untyped),
+                )
             children.write(record)  # the response's answer rows go out before it (and the STATE after it)
             yield record
         children.report(survey_id)
@@ -375,8 +384,13 @@ class ResponsesStream(QualtricsStream):
                 state["replication_key_value"] = restore_bookmark_to
 
 
-def response_record(survey_id: str, exported: Mapping[str, Any]) -> dict[str, Any] | None:
-    """One ``responses`` record: typed metadata columns plus the answers as JSON objects."""
+def response_record(
+    survey_id: str, exported: Mapping[str, Any], untyped: list[str] | None = None
+) -> dict[str, Any] | None:
+    """One ``responses`` record: typed metadata columns plus the answers as JSON objects.
+
+    A metadata value that does not fit its column (``duration`` past a 64-bit integer, a date that is not
+    one) is loaded as NULL and its key added to ``untyped``; the exported value stays in ``values``."""
     values = exported.get("values")
     values = values if isinstance(values, dict) else {}
     response_id = exported.get("responseId") or values.get("_recordId")
@@ -387,7 +401,10 @@ def response_record(survey_id: str, exported: Mapping[str, Any]) -> dict[str, An
     record["response_id"] = str(response_id)
     for key, column, convert in _CONVERSIONS:
         if key in values:
-            record[column] = convert(values[key])
+            raw = values[key]
+            record[column] = typed = convert(raw)
+            if typed is None and untyped is not None and raw is not None and raw != "":
+                untyped.append(key)
     last_modified = next((values[key] for key in LAST_MODIFIED_KEYS if values.get(key)), None)
     record["last_modified_date"] = _timestamp(last_modified) or record["recorded_date"]
     labels = exported.get("labels")

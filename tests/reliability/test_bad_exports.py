@@ -60,6 +60,8 @@ NORMALISED: dict[str, tuple[str, Any]] = {
     "nul_text": ("QID_nul", "ab"),
     "huge_text": ("QID_huge", "x" * HUGE_TEXT_CHARS),
     "unknown_question_type": ("QID_unknown", {"hotSpot3D": [[1, 2, 3]], "weight": 0.5}),
+    "lone_surrogate": ("QID_half", "\ufffd tail"),
+    "control_character": ("QID_ctrl", "a\x01b"),
 }
 #: ... and the ``response_embedded_data`` value of that key (it is not a ``QIDn`` key: embedded data by
 #: rule, docs/answer-model.md §3.2; objects as compact JSON text, §5)
@@ -68,6 +70,8 @@ EMBEDDED_VALUE = {
     "nul_text": "ab",
     "huge_text": "x" * HUGE_TEXT_CHARS,
     "unknown_question_type": '{"hotSpot3D":[[1,2,3]],"weight":0.5}',
+    "lone_surrogate": "\ufffd tail",
+    "control_character": "a\x01b",
 }
 
 #: Totals over the module, printed by the last test (``pytest -s``) and checked to be non-trivial.
@@ -259,9 +263,38 @@ def test_odd_values_are_emitted_valid_and_normalised(account: Account, mode: str
     outcome.stdout.encode("utf-8")  # every line is valid UTF-8 (no lone surrogates)
     if mode == "non_utf8":
         assert "not UTF-8; they were replaced by U+FFFD" in outcome.logs
+    if mode == "lone_surrogate":
+        assert "half of a UTF-16 character pair; it was replaced by U+FFFD" in outcome.logs
+    if mode == "control_character":
+        assert "raw control characters inside its text; they were kept" in outcome.logs
     _count_compared(
         {"responses": records, "response_answers": answers, "response_embedded_data": embedded}
     )
+
+
+def test_a_duration_past_64_bits_is_loaded_as_null_and_named(account: Account) -> None:
+    """The typed column cannot hold it (a warehouse's bigint would refuse the whole load): NULL, the exported
+    text stays in ``values``, a warning names the response; every other record is exactly a clean run's."""
+    index = account.seed % 4
+    reference = account.reference()
+    outcome = account.corrupted_run("huge_duration", index, ("responses",))
+    assert outcome.ok, outcome.failure_summary or outcome.error_text[-2000:]
+    changed = {
+        (survey_id, ids[min(index, len(ids) - 1)]) for survey_id, ids in account.order.items()
+    }
+    records = _keyed(outcome, "responses")
+    expected = {}
+    for response_key, record in reference["responses"].items():
+        if response_key in changed:
+            record = {
+                **record,
+                "duration": None,
+                "values": {**record["values"], "duration": "99999999999999999999"},
+            }
+            assert f"Response {response_key[1]} of {response_key[0]}: duration does not fit" in outcome.logs
+        expected[response_key] = record
+    assert records == expected
+    assert SCHEMAS["responses"].errors(outcome.records("responses")) == []
 
 
 def test_failed_survey_makes_the_process_exit_non_zero_naming_it(tmp_path: Path) -> None:
