@@ -37,6 +37,14 @@ class TransientQualtricsError(RetriableAPIError):
     """HTTP 429 or 5xx: worth retrying (the response is kept for ``Retry-After``)."""
 
 
+class TerminationRequested(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """SIGTERM or SIGINT arrived: unwinds the sync past every per-survey ``except Exception``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class Redactor:
     """Replaces known secret values in text that leaves the tap (log lines, exception messages)."""
 

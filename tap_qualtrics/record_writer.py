@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from singer_sdk.io_base import SingerWriter
 from singer_sdk.mapper import SameRecordTransform
+
+from tap_qualtrics.termination import uninterrupted
 
 
 def _unsupported(value: Any) -> Any:
@@ -84,12 +87,32 @@ class LeanRecordWriter:
         data = b"".join(self._pending)
         self._pending.clear()
         self._pending_bytes = 0
-        out = sys.stdout
-        buffer = getattr(out, "buffer", None)
-        if buffer is not None:
-            out.flush()  # whatever the text layer holds was written before these records
-            buffer.write(data)
-            buffer.flush()
-        else:  # a text-only stdout (test runners capture into StringIO)
+        write_stdout(data)
+
+
+def write_stdout(data: bytes) -> None:
+    """Write whole Singer messages to stdout (its byte layer when it has one), never cut in two.
+
+    A stop signal waits until the write is complete (:mod:`tap_qualtrics.termination`), and a write the
+    signal interrupted returns short: what is left is written too.
+    """
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    with uninterrupted():
+        if buffer is None:  # a text-only stdout (test runners capture into StringIO)
             out.write(data.decode())
             out.flush()
+            return
+        out.flush()  # whatever the text layer holds was written before these messages
+        view = memoryview(data)
+        while view:
+            written = buffer.write(view)
+            view = view[written or 0 :]
+        buffer.flush()
+
+
+class WholeMessageWriter(SingerWriter):
+    """The SDK's message writer (SCHEMA, STATE, records on the SDK's path) through :func:`write_stdout`."""
+
+    def write_message(self, message: Any) -> None:
+        write_stdout((self.format_message(message) + "\n").encode())

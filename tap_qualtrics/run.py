@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -89,6 +90,8 @@ class SyncRun:
         self._required_scopes = required_scopes
         self.started_at = started_at
         self.failures = FailureLedger()
+        #: set when SIGTERM / SIGINT arrives: export threads stop polling and downloading
+        self.stopping = threading.Event()
 
     @cached_property
     def settings(self) -> Settings:

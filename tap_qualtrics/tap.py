@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import signal
 import sys
 from functools import cached_property
 from typing import IO, Any
@@ -15,7 +17,9 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, Retriabl
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.client import QualtricsStream
-from tap_qualtrics.errors import Redactor
+from tap_qualtrics.errors import Redactor, TerminationRequested
+from tap_qualtrics.record_writer import WholeMessageWriter
+from tap_qualtrics.termination import on_signal
 from tap_qualtrics.run import SyncRun
 from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error, refuse_unknown_settings
 from tap_qualtrics.streams import (
@@ -43,6 +47,8 @@ from tap_qualtrics.streams import (
 class TapQualtrics(Tap):
     """Singer tap for Qualtrics: surveys, questions, responses (through the export API), users, XM
     Directory (directories, contacts, mailing lists), distributions, groups and divisions."""
+
+    message_writer_class = WholeMessageWriter
 
     name = "tap-qualtrics"
     config_jsonschema = CONFIG_JSONSCHEMA
@@ -106,6 +112,12 @@ class TapQualtrics(Tap):
                 cls.logger.error(explain_schema_error(str(sentence)))
             ctx.exit(1)
 
+    @override
+    def _handle_termination(self, signum: int, frame: Any) -> None:
+        """SIGTERM / SIGINT: stop now and exit non-zero (the SDK writes its in-memory state and exits 0,
+        which reads as success and may cover records still in the writer's buffer)."""
+        on_signal(signum, self.run.stopping)
+
     @classmethod
     @override
     def invoke(  # type: ignore[override]
@@ -122,6 +134,7 @@ class TapQualtrics(Tap):
         cls.print_version(print_fn=cls.logger.info)
         config_values = dict(config.config) if config is not None else {}
         redact = Redactor(config_values.get(key) for key in ("api_token", "client_id", "client_secret"))
+        tap = None
         try:
             tap = cls(
                 config=config_values,
@@ -141,9 +154,28 @@ class TapQualtrics(Tap):
         except requests.RequestException as error:
             cls.logger.error("Could not reach Qualtrics: %s", redact(str(error)))
             sys.exit(1)
+        except TerminationRequested as stop:
+            _exit_stopped(stop.signum)
         if tap.run.failures:
             cls.logger.error(tap.run.failures.summary())
             sys.exit(1)
+
+
+def _exit_stopped(signum: int) -> None:
+    """End the process at once, non-zero (128 + the signal, as a shell reports it).
+
+    Every record written so far is out (the writers flushed while the sync unwound) and every STATE written
+    covers only records written before it, so the next run resumes without a gap. Exports still in flight
+    are abandoned rather than waited for: their threads die with the process, and their temporary files,
+    already unlinked when created, go with it.
+    """
+    name = signal.Signals(signum).name
+    TapQualtrics.logger.error(
+        "Stopped by %s before the sync finished; the next run resumes from the last STATE written.", name
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 def _load_json(stream: IO[str]) -> dict:

@@ -11,7 +11,6 @@ maps, flattening or property deselection need the SDK's record path.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -21,7 +20,7 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.client import QualtricsStream
-from tap_qualtrics.record_writer import dumps, sdk_path_is_identity
+from tap_qualtrics.record_writer import dumps, sdk_path_is_identity, write_stdout
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.answer_rows import ROLE_ANSWERS, ROLE_EMBEDDED_DATA
 from tap_qualtrics.streams.responses import ResponsesStream
@@ -72,18 +71,7 @@ class _ResponseChildStream(QualtricsStream):
         extracted = datetime.now(UTC).isoformat()
         tail = b',"time_extracted":"' + extracted.encode() + b'"}\n'
         head = self._head
-        _write(b"".join([head + dumps(row) + tail for row in rows]))
-
-
-def _write(data: bytes) -> None:
-    out = sys.stdout
-    buffer = getattr(out, "buffer", None)
-    if buffer is not None:
-        out.flush()  # whatever the text layer holds was written before these records
-        buffer.write(data)  # later messages go through the same buffer, after these
-    else:  # a text-only stdout (test runners capture into StringIO)
-        out.write(data.decode())
-        out.flush()
+        write_stdout(b"".join([head + dumps(row) + tail for row in rows]))
 
 
 class ResponseAnswersStream(_ResponseChildStream):

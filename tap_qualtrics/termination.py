@@ -1,0 +1,45 @@
+"""SIGTERM and SIGINT: stop at once, but never in the middle of a Singer message.
+
+The signal handler runs in the main thread, between two bytecodes of whatever it was doing. Raising there
+ends a blocking wait (a poll, a download, a prefetched export) at once, which is what a stop must do; raised
+inside a write to stdout, it would cut a message in two and hand the target a broken line. Writers therefore
+run under :func:`uninterrupted`: a signal that arrives during a write is kept and raised when the write is
+complete. Only the main thread writes to stdout, so a plain counter suffices.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tap_qualtrics.errors import TerminationRequested
+
+_writing = 0
+_pending: int | None = None
+
+
+def on_signal(signum: int, stopping: threading.Event) -> None:
+    """Called by the signal handler: stop now, or as soon as the message being written is complete."""
+    global _pending
+    if stopping.is_set():
+        return  # already stopping
+    stopping.set()
+    if _writing:
+        _pending = signum
+        return
+    raise TerminationRequested(signum)
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """A write to stdout that a stop signal must not cut in two."""
+    global _writing, _pending
+    _writing += 1
+    try:
+        yield
+    finally:
+        _writing -= 1
+        if not _writing and _pending is not None:
+            signum, _pending = _pending, None
+            raise TerminationRequested(signum)
