@@ -38,6 +38,10 @@ Control plane (plain JSON, no envelope):
   (default 10,000 as in Qualtrics); ``{"export_max_bytes": n}`` and ``{"export_max_bytes_by_survey":
   {survey_id: n}}``: the export size cap past which a job ends ``failed`` (Qualtrics: 1.8 GB), for every
   survey or for some. Keys left out keep their values.
+- ``GET|POST /_sandbox/access`` — ``{"survey_id", "listed": false}`` hides a survey from ``GET /surveys``
+  (as one shared through a group); ``{"survey_id", "details": 403, "definition": 404}`` refuses its
+  ``GET /surveys/{id}`` or ``GET /survey-definitions/{id}`` with 400, 403 or 404 (no permission, shared
+  without that right, deleted); ``{"survey_id", "reset": true}`` or ``{"reset": true}`` restores.
 
 XM Directory additions (:mod:`qualtrics_sandbox.xm_directory`): ``includeEmbedded=true`` on the
 contact list, ``POST /directories/{d}/contacts/search`` (detailed contacts with epoch-millisecond
@@ -384,6 +388,8 @@ class SandboxApp:
             self.faults.configure(faults)
         self.ratelimiter = RateLimiter(enabled=rate_limits, limits=rate_limit_overrides)
         self.stats = RequestStats()
+        #: survey ID -> {"listed": bool, "details": status, "definition": status} (POST /_sandbox/access)
+        self.access: dict[str, dict[str, Any]] = {}
         self.auth = AuthService(
             seed,
             self.now,
@@ -636,14 +642,30 @@ class SandboxApp:
 
     def h_surveys(self, request: Request) -> Response:
         with self.account.lock:
-            surveys = list(self.account.surveys.values())
+            surveys = [
+                s
+                for s in self.account.surveys.values()
+                if self.access.get(s.id, {}).get("listed", True)
+            ]
             return self._offset_page(request, "/surveys", surveys, lambda s: s.list_element())
 
     def h_survey(self, request: Request, sid: str) -> Response:
+        self._check_access(sid, "details")
         with self.account.lock:
             return envelope(self._survey(sid).legacy())
 
+    def _check_access(self, sid: str, what: str) -> None:
+        """A refusal planted with ``POST /_sandbox/access``, as Qualtrics words it."""
+        status = self.access.get(sid, {}).get(what)
+        if status == 403:
+            raise ApiError(403, "AUTH_PERMISSION_DENIED", "You do not have permission to access this survey.")
+        if status == 400:
+            raise ApiError(400, E_BAD_PARAM, "Invalid request. The survey is shared without this permission.")
+        if status == 404:
+            raise ApiError(404, E_NOT_FOUND, "The requested survey was not found.")
+
     def h_definition(self, request: Request, sid: str) -> Response:
+        self._check_access(sid, "definition")
         fmt = request.args.get("format")
         with self.account.lock:
             survey = self._survey(sid)
@@ -1044,6 +1066,11 @@ class SandboxApp:
                     return _json(self.ratelimiter.snapshot())
                 if method == "POST":
                     return _json(self.ratelimiter.configure(self._control_body(request)))
+            if name == "access":
+                if method == "POST":
+                    self._configure_access(self._control_body(request))
+                if method in ("GET", "POST"):
+                    return _json(self.access)
             if name == "limits":
                 if method == "POST":
                     self._configure_limits(self._control_body(request))
@@ -1085,6 +1112,35 @@ class SandboxApp:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             raise ValueError("body is not valid JSON") from None
+
+    def _configure_access(self, spec: Any) -> None:
+        """``{"survey_id", "listed": bool, "details": 400|403|404|null, "definition": 400|403|404|null}``:
+        hide a survey from ``GET /surveys``, or refuse its details or definition; keys left out keep their
+        values, ``{"survey_id", "reset": true}`` restores the survey, ``{"reset": true}`` every survey."""
+        if not isinstance(spec, dict):
+            raise ValueError("expected an object")
+        if spec.get("reset") and "survey_id" not in spec:
+            self.access.clear()
+            return
+        sid = spec.get("survey_id")
+        if sid not in self.account.surveys:
+            raise KeyError(sid)
+        unknown = set(spec) - {"survey_id", "listed", "details", "definition", "reset"}
+        if unknown:
+            raise ValueError(f"unknown access keys {sorted(unknown)}")
+        if spec.get("reset"):
+            self.access.pop(sid, None)
+            return
+        entry = self.access.setdefault(sid, {})
+        for key in ("details", "definition"):
+            if key in spec:
+                if spec[key] not in (None, 400, 403, 404):
+                    raise ValueError(f"{key} must be null, 400, 403 or 404")
+                entry[key] = spec[key]
+        if "listed" in spec:
+            if not isinstance(spec["listed"], bool):
+                raise ValueError("listed must be true or false")
+            entry["listed"] = spec["listed"]
 
     def _configure_limits(self, spec: Any) -> None:
         """``POST /_sandbox/limits``: validate everything first, then apply (a bad body changes nothing)."""

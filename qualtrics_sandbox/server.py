@@ -115,6 +115,10 @@ class SandboxHandle:
     def reset_stats(self) -> dict[str, Any]:
         return self._control("DELETE", "stats")
 
+    def set_access(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Hide a survey from the list, or refuse its details or definition (``POST /_sandbox/access``)."""
+        return self._control("POST", "access", spec)
+
     def set_limits(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Change ``contact_search_depth``, ``export_max_bytes`` or ``export_max_bytes_by_survey``."""
         return self._control("POST", "limits", spec)

@@ -2,7 +2,9 @@
 
 The list (``GET /surveys``) is cheap; details cost two requests per survey (legacy ``GET /surveys/{id}``
 for response counts, expiration and organization; ``GET /survey-definitions/{id}`` for status, options
-and questions), so they are fetched only for surveys whose ``lastModified`` reached the bookmark.
+and questions), so they are fetched only for surveys whose ``lastModified`` reached the bookmark, surveys
+this stream has not emitted yet, surveys refused last run, and surveys named in ``survey_ids`` that the
+list leaves out.
 The definition and the legacy survey are handed to the child streams (``questions``, ``question_choices``,
 ``sub_questions``, ``blocks``, ``export_columns``) so each is fetched once per survey.
 """
@@ -18,12 +20,18 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.client import QualtricsStream
 from tap_qualtrics.coerce import to_bool, to_int
+from tap_qualtrics.errors import QualtricsAuthError
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.timestamps import normalize_or_none
 
 DEFINITION_KEY = "definition"
 LEGACY_KEY = "legacy"
 SELECTION_KEY = "survey_ids"
+#: surveys whose details (and so structure) this stream emitted: a survey not among them is read whatever
+#: its ``lastModified`` (newly shared or newly selected surveys are often older than the bookmark)
+KNOWN_KEY = "synced_survey_ids"
+#: surveys Qualtrics refused last run: read again this run
+RETRY_KEY = "retry_survey_ids"
 
 
 class SurveysStream(QualtricsStream):
@@ -43,23 +51,62 @@ class SurveysStream(QualtricsStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
+        """Details for each selected survey that is new to this stream, was refused last run, or changed
+        since the bookmark; a survey refused now (403, 400, 404) is reported and retried next run."""
         selection = self.run.settings.surveys
         bookmark = self._stored_bookmark()
+        state = self.stream_state
+        known = set(state.get(KNOWN_KEY) or ()) if bookmark else set()
+        retry = set(state.get(RETRY_KEY) or ())
+        synced: set[str] = set()
+        refused: set[str] = set()
+        listed: set[str] = set()
         for element in self.request_records(context):
             survey_id = element.get("id")
             if not survey_id or not selection.includes(survey_id):
                 continue
+            listed.add(survey_id)
             last_modified = normalize_or_none(element.get("lastModified"))
-            if bookmark and last_modified and last_modified < bookmark:
+            unchanged = bookmark and last_modified and last_modified < bookmark
+            if unchanged and survey_id in known and survey_id not in retry:
+                synced.add(survey_id)
                 continue
+            record = self._survey_record(survey_id, element)
+            (synced if record is not None else refused).add(survey_id)
+            if record is not None:
+                yield record
+        for survey_id in selection.explicit_ids:  # named, but not listed (shared through a group)
+            if survey_id in listed:
+                continue
+            record = self._survey_record(survey_id, {"id": survey_id})
+            (synced if record is not None else refused).add(survey_id)
+            if record is not None:
+                yield record
+        # Every listed survey was seen: the bookmark (promoted by the SDK next) belongs to this selection.
+        state[SELECTION_KEY] = self._selection_signature()
+        state[KNOWN_KEY] = sorted(synced)
+        if refused:
+            state[RETRY_KEY] = sorted(refused)
+        else:
+            state.pop(RETRY_KEY, None)
+
+    def _survey_record(self, survey_id: str, element: Mapping[str, Any]) -> Record | None:
+        """The survey's record from its details and definition; ``None`` (reported) when Qualtrics refuses
+        either: one survey must not stop the others, nor the streams after this one."""
+        try:
             legacy = self.request_result("GET", f"/surveys/{survey_id}")
             definition = self.request_result("GET", f"/survey-definitions/{survey_id}")
-            if self.child_streams:
-                self._definitions_for_children[survey_id] = definition
-                self._legacy_for_children[survey_id] = legacy
-            yield survey_record(element, legacy, definition)
-        # Every listed survey was seen: the bookmark (promoted by the SDK next) belongs to this selection.
-        self.stream_state[SELECTION_KEY] = self._selection_signature()
+        except QualtricsAuthError:
+            raise  # the credentials are refused: no other survey can succeed either
+        except Exception as error:  # noqa: BLE001 - isolate the survey, retry it next run
+            reason = self.run.redact(str(error))
+            self.logger.error("Survey %s was not synced this run (retried next run): %s", survey_id, reason)
+            self.run.failures.record_stream(self.name, f"{survey_id}: {reason}")
+            return None
+        if self.child_streams:
+            self._definitions_for_children[survey_id] = definition
+            self._legacy_for_children[survey_id] = legacy
+        return survey_record(element, legacy, definition)
 
     def _stored_bookmark(self) -> str | None:
         """The previous run's bookmark, if it was made for the same ``survey_ids``.
