@@ -1,7 +1,7 @@
 """The sandbox's WSGI application: Qualtrics v3 routes, envelopes, paging and the ``/_sandbox/``
 control plane.
 
-Every ``/API/v3`` response uses the Qualtrics envelope (contract §2): ``{"result": ..., "meta":
+Every ``/API/v3`` response uses the Qualtrics envelope: ``{"result": ..., "meta":
 {"httpStatus": "200 - OK", "requestId": <uuid4>}}``, errors ``{"meta": {"httpStatus": "404 - Not
 Found", "error": {"errorMessage", "errorCode"}, "requestId"}}``. Paths are accepted with or without
 a trailing slash.
@@ -11,7 +11,7 @@ one fault draw (429 / 5xx / connection reset, see :mod:`qualtrics_sandbox.faults
 and scope (:mod:`qualtrics_sandbox.auth`) -> rate limits (:mod:`qualtrics_sandbox.ratelimit`) -> the
 handler. ``/_sandbox/*`` is never faulted, rate limited or authenticated.
 
-Paging (contract §3):
+Paging:
 
 - ``/surveys`` and ``/users``: ``offset``, 100 per page, ``nextPage`` =
   ``{base}/API/v3/surveys?offset=100``; a ``pageSize`` parameter is ignored.

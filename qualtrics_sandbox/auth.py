@@ -1,5 +1,4 @@
-"""Authentication of the sandbox: the API token and OAuth 2.0 client credentials (contract
-§1.2–1.3).
+"""Authentication of the sandbox: the API token and OAuth 2.0 client credentials.
 
 - ``X-API-TOKEN: <token>`` (header name case-insensitive). Missing credentials -> 400 ``ATP_2``
   "Expected authorization in headers, but none provided."; an unknown token -> 401 ``DCD_7``
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-#: Scope names of the Qualtrics OAuth client UI (contract §1.3).
+#: Scope names of the Qualtrics OAuth client UI.
 KNOWN_SCOPES = frozenset(
     """manage:all read:surveys write:surveys manage:surveys read:survey_responses
     write:survey_responses manage:survey_responses read:users write:users read:directories

@@ -1,6 +1,6 @@
 """Response exports: option validation, the progress state machine and streamed export files.
 
-Workflow (contract §5): ``POST /surveys/{id}/export-responses`` validates the options, snapshots the
+Workflow: ``POST /surveys/{id}/export-responses`` validates the options, snapshots the
 responses that belong in the export (references to the immutable ``ResponseRecord`` objects) and
 queues the file generation on a small worker pool; ``GET .../{progressId}`` advances the job; ``GET
 .../{fileId}/file`` streams the finished file from disk.
@@ -131,7 +131,7 @@ CONTENT_TYPES = {
     "tsv": "text/tab-separated-values; charset=utf-8",
 }
 
-# Error codes for rejected export requests. Qualtrics' real codes are not public (contract §12);
+# Error codes for rejected export requests. Qualtrics' real codes are not public;
 # these are the sandbox's own and stay stable.
 E_BODY = "ERX_1"  # body is not a JSON object
 E_FORMAT_MISSING = "ERX_2"

@@ -1,6 +1,6 @@
 """Qualtrics-style rate limits (leaky buckets) and request statistics.
 
-Buckets (requests per minute, per brand; contract §8):
+Buckets (requests per minute, per brand):
 
 ========================  =====  =================================================
 bucket                    limit  requests

@@ -6,7 +6,7 @@ the contact *search* and *detail* routes show and what tests need to change betw
 draws from the account's main random stream at build time (a separate ``random.Random`` per seed),
 so every ID and value ``data.py`` generated stays the same.
 
-What is known about Qualtrics (contract §3, §9.1; QDX "Search Directory Contacts"; real contact
+What is known about Qualtrics (its public "Search Directory Contacts" documentation; real contact
 payloads quoted by client libraries):
 
 - ``GET /directories/{d}/contacts`` lists ``contactId, firstName, lastName, email, phone, extRef,

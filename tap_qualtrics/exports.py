@@ -1,6 +1,6 @@
 """The response-export engine: start an export, poll it, download the file, stream the responses.
 
-Qualtrics exports are server-side jobs (contract §5): ``POST /surveys/{id}/export-responses`` ->
+Qualtrics exports are server-side jobs: ``POST /surveys/{id}/export-responses`` ->
 ``GET .../{progressId}`` until ``complete`` -> ``GET .../{fileId}/file`` (a zip with one ndjson member).
 The file is spooled to a temporary file (never the working directory; removed afterwards) and read back
 one line at a time, so memory does not depend on the export's size.

@@ -1,6 +1,6 @@
 """Cutting an export window into shorter ones, for surveys too big for one Qualtrics export.
 
-Qualtrics fails an export past 1.8 GB (status ``failed``, contract §5). The tap then exports the same
+Qualtrics fails an export past 1.8 GB (status ``failed``). The tap then exports the same
 ``[start, end)`` window as consecutive shorter windows, in time order, so responses still arrive sorted
 by last-modified date and the bookmark can follow them. Pure date arithmetic: no HTTP, no Singer.
 

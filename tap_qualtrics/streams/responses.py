@@ -44,7 +44,7 @@ from tap_qualtrics.streams.listing import to_timestamp
 from tap_qualtrics.timestamps import api_timestamp, normalize_or_none
 from tap_qualtrics.windows import split_window
 
-# values key -> (column, conversion). Keys follow the JSON/NDJSON export (contract §5.4).
+# values key -> (column, conversion). Keys follow the JSON/NDJSON export.
 METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "recordedDate": ("recorded_date", normalize_or_none),
     "startDate": ("start_date", normalize_or_none),
