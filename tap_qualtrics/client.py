@@ -14,9 +14,11 @@ from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import ParseResult, urlparse, urlsplit
 
+import backoff
 import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import RESTStream
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from tap_qualtrics._compat import override
@@ -207,8 +209,23 @@ class QualtricsStream(RESTStream[ParseResult | None]):
 
     @override
     def request_decorator(self, func: Callable) -> Callable:
-        """SDK retries, plus one retry with a fresh OAuth token when Qualtrics rejects the old one."""
-        retrying = super().request_decorator(func)
+        """The SDK's retries (one WARNING line per retry, from :meth:`backoff_handler`: the retry library's own
+        log lines are off), plus one retry with a fresh OAuth token when Qualtrics rejects the old one."""
+        retrying = backoff.on_exception(
+            self.backoff_wait_generator,
+            (
+                ConnectionResetError,
+                RetriableAPIError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(func)
 
         def send_with_token_refresh(*args: Any, **kwargs: Any) -> Any:
             try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import datetime
+import socket
 from collections.abc import Callable
 
-from tap_testing import TapRun, sandbox, token_config
+from tap_testing import TapRun, sandbox, selected_catalog, token_config
 
 from tap_qualtrics.timestamps import format_timestamp, parse_timestamp
 
@@ -81,3 +82,17 @@ def test_transient_faults_still_deliver_the_truth(run_tap: Callable[..., TapRun]
     assert len(responses) == len(set(responses))
     assert set(responses) == {(sid, rid) for sid, s in truth["surveys"].items() for rid in s["responses"]}
     assert sorted(r["user_id"] for r in run.records("users")) == sorted(truth["users"])
+
+
+def test_each_retry_is_logged_once(run_tap: Callable[..., TapRun]) -> None:
+    """One WARNING line per retry, naming the request and the attempt; the retry library's own INFO and
+    ERROR lines (the same event again) are off."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    config = {"api_token": "token-0", "base_url": f"http://127.0.0.1:{dead_port}", "max_retries": 2}
+    run = run_tap({**config, "retry_delay": 0}, catalog=selected_catalog(["users"]))
+    assert run.returncode != 0
+    retries = [line for line in run.stderr.splitlines() if "Retrying GET /API/v3/users" in line]
+    assert [line.split("(attempt ")[1][:6] for line in retries] == ["2 of 3", "3 of 3"]
+    assert "Backing off" not in run.stderr and "Giving up" not in run.stderr
