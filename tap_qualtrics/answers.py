@@ -479,6 +479,7 @@ def _from_map_entry(
     qtype = parent.type if parent is not None else None
     tag = parent.export_tag if parent is not None else None
     remainder = base[len(tag) :] if tag and base.startswith(tag) else None
+    grouped = bool(remainder and _GROUP_KEY.match(remainder[1:]))
     kind = KIND_ANSWER
     unit = units.get(f"{qid}#{side_by_side_id}") if side_by_side_id is not None else parent
     listed = (  # a multiple-answer row is one list; the map lists it once per scale point
@@ -519,7 +520,7 @@ def _from_map_entry(
         key = f"{qid}_{choice_id}_TEXT"
     elif remainder == "_NPS_GROUP":
         key, kind = f"{qid}_NPS_GROUP", KIND_NPS_GROUP
-    elif remainder and _GROUP_KEY.match(remainder[1:]):  # pick-group-rank: the items put in group g
+    elif grouped:  # pick-group-rank: the items put in group g
         key, sub_question_id = f"{qid}{remainder}", remainder[1:].split("_", 1)[0]
     elif qtype in TEXT_QUESTION_TYPES:
         key = f"{qid}_TEXT"
@@ -537,7 +538,7 @@ def _from_map_entry(
         and parent is not None
         and parent.type == "MC"
         and parent.selector in MULTI_SELECTORS
-    ) or bool(_GROUP_KEY.match(remainder[1:] if remainder else "")) or listed
+    ) or grouped or listed
     return ExportColumn(
         column=_looped(key, loop_id),
         kind=kind,

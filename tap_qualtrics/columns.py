@@ -152,7 +152,7 @@ def question_columns(
             ]
         return [_col(f"{qid}_TEXT", KIND_TEXT_ENTRY, unit)]
     if qtype in ("Slider", "CS", "RO"):
-        ids = carried.ids if carried is not None else [c.choice_id for c in unit.choices]
+        ids = _choice_ids(unit, carried)
         columns = [_col(f"{qid}_{cid}", KIND_ANSWER, unit, choice_id=cid) for cid in ids]
         columns += _choice_texts(unit, carried)
         return columns + _display_orders(unit, qid)
@@ -180,7 +180,7 @@ def question_columns(
 def _choice_question(unit: Unit, carried: Carried | None) -> list[ExportColumn]:
     """MC: one column (a list for multi-select), ``_NPS_GROUP`` for NPS, other-specify texts, display order."""
     qid = unit.question_id
-    ids = carried.ids if carried is not None else [c.choice_id for c in unit.choices]
+    ids = _choice_ids(unit, carried)
     columns: list[ExportColumn] = []
     if unit.selector == "NPS":
         columns.append(_col(f"{qid}_NPS_GROUP", KIND_NPS_GROUP, unit))
@@ -294,6 +294,11 @@ def _col(key: str, kind: str, unit: Unit, **fields: Any) -> ExportColumn:
         side_by_side_id=unit.side_by_side_id,
         **fields,
     )
+
+
+def _choice_ids(unit: Unit, carried: Carried | None) -> list[str]:
+    """The keys of a question's choices: its own, or the ``x``-keys of choices carried from another."""
+    return carried.ids if carried is not None else [c.choice_id for c in unit.choices]
 
 
 def _choice_texts(unit: Unit, carried: Carried | None) -> list[ExportColumn]:

@@ -90,11 +90,12 @@ class LeanRecordWriter:
         write_stdout(data)
 
 
-def write_stdout(data: bytes) -> None:
+def write_stdout(data: bytes, *, flush: bool = True) -> None:
     """Write whole Singer messages to stdout (its byte layer when it has one), never cut in two.
 
     A stop signal waits until the write is complete (:mod:`tap_qualtrics.termination`), and a write the
-    signal interrupted returns short: what is left is written too.
+    signal interrupted returns short: what is left is written too. ``flush=False`` leaves a tail in the
+    byte layer's buffer, for writers that write often (later messages go through the same buffer).
     """
     out = sys.stdout
     buffer = getattr(out, "buffer", None)
@@ -108,7 +109,8 @@ def write_stdout(data: bytes) -> None:
         while view:
             written = buffer.write(view)
             view = view[written or 0 :]
-        buffer.flush()
+        if flush:
+            buffer.flush()
 
 
 class WholeMessageWriter(SingerWriter):

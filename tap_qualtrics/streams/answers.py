@@ -71,7 +71,7 @@ class _ResponseChildStream(QualtricsStream):
         extracted = datetime.now(UTC).isoformat()
         tail = b',"time_extracted":"' + extracted.encode() + b'"}\n'
         head = self._head
-        write_stdout(b"".join([head + dumps(row) + tail for row in rows]))
+        write_stdout(b"".join([head + dumps(row) + tail for row in rows]), flush=False)
 
 
 class ResponseAnswersStream(_ResponseChildStream):

@@ -292,8 +292,9 @@ class ResponsesStream(QualtricsStream):
     def _spool_records(self, spool: Any, survey_id: str, start: str | None) -> Iterator[Record]:
         children = self._response_children()
         latest = start
+        untyped: list[str] = []  # metadata keys of the current response that do not fit their columns
         for exported in read_export_file(spool):
-            untyped: list[str] = []
+            untyped.clear()
             record = response_record(survey_id, exported, untyped)
             if record is None:
                 raise MalformedExportError("the export holds a response without a responseId")

@@ -11,7 +11,7 @@ The definition and the legacy survey are handed to the child streams (``question
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from singer_sdk import StreamSchema
@@ -60,6 +60,33 @@ class SurveysStream(QualtricsStream):
         retry = set(state.get(RETRY_KEY) or ())
         synced: set[str] = set()
         refused: set[str] = set()
+        for survey_id, element in self._surveys_to_read(context, selection, bookmark, known, retry, synced):
+            record = self._survey_record(survey_id, element)
+            if record is None:
+                refused.add(survey_id)
+                continue
+            synced.add(survey_id)
+            yield record
+        # Every listed survey was seen: the bookmark (promoted by the SDK next) belongs to this selection.
+        state[SELECTION_KEY] = self._selection_signature()
+        state[KNOWN_KEY] = sorted(synced)
+        if refused:
+            state[RETRY_KEY] = sorted(refused)
+        else:
+            state.pop(RETRY_KEY, None)
+
+    def _surveys_to_read(
+        self,
+        context: Context | None,
+        selection: Any,
+        bookmark: str | None,
+        known: set[str],
+        retry: set[str],
+        synced: set[str],
+    ) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """(survey ID, list element) of each survey whose details are read this run; listed surveys that are
+        known and unchanged are added to ``synced`` instead. Named surveys the list leaves out (shared
+        through a group) come last, with only their ID."""
         listed: set[str] = set()
         for element in self.request_records(context):
             survey_id = element.get("id")
@@ -71,24 +98,10 @@ class SurveysStream(QualtricsStream):
             if unchanged and survey_id in known and survey_id not in retry:
                 synced.add(survey_id)
                 continue
-            record = self._survey_record(survey_id, element)
-            (synced if record is not None else refused).add(survey_id)
-            if record is not None:
-                yield record
-        for survey_id in selection.explicit_ids:  # named, but not listed (shared through a group)
-            if survey_id in listed:
-                continue
-            record = self._survey_record(survey_id, {"id": survey_id})
-            (synced if record is not None else refused).add(survey_id)
-            if record is not None:
-                yield record
-        # Every listed survey was seen: the bookmark (promoted by the SDK next) belongs to this selection.
-        state[SELECTION_KEY] = self._selection_signature()
-        state[KNOWN_KEY] = sorted(synced)
-        if refused:
-            state[RETRY_KEY] = sorted(refused)
-        else:
-            state.pop(RETRY_KEY, None)
+            yield survey_id, element
+        for survey_id in selection.explicit_ids:
+            if survey_id not in listed:
+                yield survey_id, {"id": survey_id}
 
     def _survey_record(self, survey_id: str, element: Mapping[str, Any]) -> Record | None:
         """The survey's record from its details and definition; ``None`` (reported) when Qualtrics refuses
