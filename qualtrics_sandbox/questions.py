@@ -537,6 +537,31 @@ class Question:
             self.qid,
         )
 
+    def text_column(
+        self, c: Choice, it: int | None, mapped: bool = True, map_key: str | None = None
+    ) -> Column:
+        """``QIDn_<choice>_TEXT``, the typed text of a choice that takes one. The legacy map lists it under
+        ``<tag>_<choice>_TEXT`` with the choice's references (``mapped``), or under ``map_key`` naming only
+        the question, or not at all."""
+        entry: dict | None = None
+        if mapped:
+            map_key = f"{self.tag}_{c.cid}_TEXT"
+            entry = {
+                "question": self.qid,
+                "choice": f"{self.qid}.choices.{c.cid}",
+                "textEntry": f"{self.qid}.choices.{c.cid}.textEntry",
+            }
+        elif map_key is not None:
+            entry = {"question": self.qid}
+        return self.col(
+            f"{self.qid}_{c.cid}_TEXT",
+            it,
+            map_key,
+            entry,
+            f"{self.tag}_{c.cid}_TEXT",
+            f"{self.text} - {c.text} - Text",
+        )
+
 
 def _legacy_choices(choices: list[Choice], *, recode: bool = True) -> dict:
     out = {}
@@ -592,32 +617,14 @@ class _ChoiceQuestion(Question):
 
     def columns(self, it: int | None = None) -> list[Column]:
         cols = [self.col(self.qid, it, self.tag, {"question": self.qid}, self.tag, self.text)]
-        listed = False
-        for c in self.choices:
-            if not c.text_entry:
-                continue
-            if self.multi:
-                map_key: str | None = f"{self.tag}_{c.cid}_TEXT"
-                entry: dict | None = {
-                    "question": self.qid,
-                    "choice": f"{self.qid}.choices.{c.cid}",
-                    "textEntry": f"{self.qid}.choices.{c.cid}.textEntry",
-                }
-            else:  # Qualtrics lists one `<tag>_TEXT` for the question, whatever the choice
-                map_key = None if listed else f"{self.tag}_TEXT"
-                entry = None if listed else {"question": self.qid}
-                listed = True
-            cols.append(
-                self.col(
-                    f"{self.qid}_{c.cid}_TEXT",
-                    it,
-                    map_key,
-                    entry,
-                    f"{self.tag}_{c.cid}_TEXT",
-                    f"{self.text} - {c.text} - Text",
-                )
-            )
-        return cols
+        texts = [c for c in self.choices if c.text_entry]
+        if self.multi:
+            return cols + [self.text_column(c, it) for c in texts]
+        # a single-answer question: Qualtrics lists one `<tag>_TEXT` for the question, whatever the choice
+        return cols + [
+            self.text_column(c, it, mapped=False, map_key=None if n else f"{self.tag}_TEXT")
+            for n, c in enumerate(texts)
+        ]
 
     def do_columns(self, it: int | None = None) -> list[tuple[str, str, str, str]]:
         if not self.randomize:
@@ -1688,19 +1695,7 @@ class PickGroupRank(Question):
             for g, name in enumerate(self.groups)
             for c in self.items
         ]
-        out += [
-            self.col(
-                f"{self.qid}_{c.cid}_TEXT",
-                it,
-                None,
-                None,
-                f"{self.tag}_{c.cid}_TEXT",
-                f"{self.text} - {c.text} - Text",
-            )
-            for c in self.items
-            if c.text_entry
-        ]
-        return out
+        return out + [self.text_column(c, it, mapped=False) for c in self.items if c.text_entry]
 
     def _fields_dv(self, it: int | None) -> tuple[tuple, dict]:
         ranks = [float(n) if n == len(self.items) else n for n in range(1, len(self.items) + 1)]
@@ -1769,22 +1764,7 @@ class ConstantSum(Question):
             )
             for c in self.items
         ]
-        return out + [
-            self.col(
-                f"{self.qid}_{c.cid}_TEXT",
-                it,
-                f"{self.tag}_{c.cid}_TEXT",
-                {
-                    "question": self.qid,
-                    "choice": f"{self.qid}.choices.{c.cid}",
-                    "textEntry": f"{self.qid}.choices.{c.cid}.textEntry",
-                },
-                f"{self.tag}_{c.cid}_TEXT",
-                f"{self.text} - {c.text} - Text",
-            )
-            for c in self.items
-            if c.text_entry
-        ]
+        return out + [self.text_column(c, it) for c in self.items if c.text_entry]
 
     def _fields(self, it: int | None) -> tuple:
         return tuple(_pfx(f"{self.qid}_{c.cid}", it) for c in self.items) + tuple(
