@@ -90,6 +90,32 @@ class Oracle:
             "last_modified_date": self.last_modified,
         }
 
+    def _order_rows(
+        self, q: Question, it: int | None, suffix: str, texts: dict[str, str], *, of_rows: bool
+    ) -> list[dict]:
+        """The rows of ``QIDn_DO`` / ``QIDn_ADO``: one per shown element (a row or a choice), its position as
+        the value, its text as the label (which the export's labels must agree with)."""
+        key = self._key(f"{q.qid}_{suffix}", it)
+        shown = self.values.get(key, ())
+        out = []
+        for pos, element in enumerate(shown, start=1):
+            assert self.labels[key][pos - 1] == texts[element]
+            out.append(
+                self._row(
+                    q,
+                    it,
+                    key,
+                    "display_order",
+                    sub=element if of_rows else None,
+                    choice=None if of_rows else element,
+                    value=str(pos),
+                    value_number=pos,
+                    label=texts[element],
+                    item=element,
+                )
+            )
+        return out
+
     def _key(self, key: str, it: int | None) -> str:
         return f"{it}_{key}" if it else key
 
@@ -155,24 +181,7 @@ class Oracle:
                             q, it, t, "text_entry", choice=c.cid, value=values[t], text=values[t]
                         )
                     )
-            do = self._key(f"{q.qid}_DO", it)
-            if do in values:
-                texts = {c.cid: c.text for c in q.choices}
-                for pos, cid in enumerate(values[do], start=1):
-                    assert labels[do][pos - 1] == texts[cid]
-                    rows.append(
-                        self._row(
-                            q,
-                            it,
-                            do,
-                            "display_order",
-                            choice=cid,
-                            value=str(pos),
-                            value_number=pos,
-                            label=texts[cid],
-                            item=cid,
-                        )
-                    )
+            rows += self._order_rows(q, it, "DO", {c.cid: c.text for c in q.choices}, of_rows=False)
             if k in self.displayed and k not in values:
                 rows.append(self._row(q, it, k, "answer", seen_unanswered=True))
         elif kind == "matrix":
@@ -197,40 +206,8 @@ class Oracle:
                     )
                 elif k in self.displayed:
                     rows.append(self._row(q, it, k, "answer", sub=r.cid, seen_unanswered=True))
-            do = self._key(f"{q.qid}_DO", it)
-            if do in values:
-                texts = {r.cid: r.text for r in q.rows}
-                for pos, rid in enumerate(values[do], start=1):
-                    rows.append(
-                        self._row(
-                            q,
-                            it,
-                            do,
-                            "display_order",
-                            sub=rid,
-                            value=str(pos),
-                            value_number=pos,
-                            label=texts[rid],
-                            item=rid,
-                        )
-                    )
-            ado = self._key(f"{q.qid}_ADO", it)
-            if ado in values:
-                texts = {a.cid: a.text for a in q.answers}
-                for pos, aid in enumerate(values[ado], start=1):
-                    rows.append(
-                        self._row(
-                            q,
-                            it,
-                            ado,
-                            "display_order",
-                            choice=aid,
-                            value=str(pos),
-                            value_number=pos,
-                            label=texts[aid],
-                            item=aid,
-                        )
-                    )
+            rows += self._order_rows(q, it, "DO", {r.cid: r.text for r in q.rows}, of_rows=True)
+            rows += self._order_rows(q, it, "ADO", {a.cid: a.text for a in q.answers}, of_rows=False)
         elif kind == "sbs":
             for cid, _text, sub, answers in q.col_defs:
                 unit = f"{q.qid}#{cid}"
@@ -419,14 +396,7 @@ class Oracle:
                         )
                 elif k in self.displayed:
                     rows.append(self._row(q, it, k, "answer", sub=r.cid, seen_unanswered=True))
-            do = self._key(f"{q.qid}_DO", it)
-            for pos, rid in enumerate(values.get(do, ()), start=1):
-                text = next(r.text for r in q.rows if r.cid == rid)
-                rows.append(
-                    self._row(
-                        q, it, do, "display_order", sub=rid, value=str(pos), value_number=pos, label=text, item=rid
-                    )
-                )
+            rows += self._order_rows(q, it, "DO", {r.cid: r.text for r in q.rows}, of_rows=True)
         elif kind == "matrix_carried":
             by_recode = {int(a.recode): a for a in q.answers}
             for c in q.carried:
