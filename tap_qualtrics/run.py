@@ -16,11 +16,11 @@ from typing import Any
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
-from tap_qualtrics.auth import ClientCredentialsAuthenticator, build_authenticator
-from tap_qualtrics.errors import Redactor
-from tap_qualtrics.ratebudget import RateBudget
+from tap_qualtrics.http.auth import ClientCredentialsAuthenticator, build_authenticator
+from tap_qualtrics.redaction import Redactor
+from tap_qualtrics.http.rate_budget import RateBudget
 from tap_qualtrics.settings import Settings, parse_settings
-from tap_qualtrics.timestamps import format_timestamp, window_end
+from tap_qualtrics.model.timestamps import format_timestamp, window_end
 
 logger = logging.getLogger("tap-qualtrics")
 

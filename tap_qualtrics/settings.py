@@ -19,7 +19,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_qualtrics.selection import SurveySelection
-from tap_qualtrics.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
+from tap_qualtrics.model.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
 
 API_PATH = "/API/v3"
 TOKEN_PATH = "/oauth2/token"

@@ -16,9 +16,10 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.client import QualtricsStream
-from tap_qualtrics.errors import Redactor, TerminationRequested
-from tap_qualtrics.record_writer import WholeMessageWriter
+from tap_qualtrics.http.client import QualtricsStream
+from tap_qualtrics.redaction import Redactor
+from tap_qualtrics.termination import TerminationRequested
+from tap_qualtrics.output import WholeMessageWriter
 from tap_qualtrics.termination import on_signal
 from tap_qualtrics.run import SyncRun
 from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error, refuse_unknown_settings

@@ -13,7 +13,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tap_qualtrics.errors import TerminationRequested
+class TerminationRequested(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """SIGTERM or SIGINT arrived: unwinds the sync past every per-survey ``except Exception``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
 
 _writing = 0
 _pending: int | None = None

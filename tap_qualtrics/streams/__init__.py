@@ -10,10 +10,10 @@ from tap_qualtrics.streams.directory import (
 )
 from tap_qualtrics.streams.distributions import DistributionContactsStream, DistributionsStream
 from tap_qualtrics.streams.organization import DivisionsStream, GroupsStream
-from tap_qualtrics.streams.answers import ResponseAnswersStream, ResponseEmbeddedDataStream
+from tap_qualtrics.streams.response_answers import ResponseAnswersStream, ResponseEmbeddedDataStream
 from tap_qualtrics.streams.questions import QuestionsStream
 from tap_qualtrics.streams.responses import ResponsesStream
-from tap_qualtrics.streams.structure import (
+from tap_qualtrics.streams.survey_structure import (
     BlocksStream,
     ExportColumnsStream,
     QuestionChoicesStream,

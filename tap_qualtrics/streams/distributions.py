@@ -23,7 +23,7 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.listing import AccountStream, record_from
+from tap_qualtrics.streams.account import AccountStream, record_from
 
 
 class SurveyPartitioned(AccountStream):

@@ -13,7 +13,7 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.listing import ListStream, record_from
+from tap_qualtrics.streams.account import ListStream, record_from
 
 
 class GroupsStream(ListStream):

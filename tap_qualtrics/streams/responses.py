@@ -9,7 +9,7 @@ once the whole window was emitted. A survey whose export fails keeps its bookmar
 the run reports the failures when it ends.
 
 A window too big for one export (Qualtrics fails it, or a first sync of a survey holds more than
-``max_responses_per_export`` responses) is exported as consecutive shorter windows (tap_qualtrics/windows.py),
+``max_responses_per_export`` responses) is exported as consecutive shorter windows (tap_qualtrics/exports/windows.py),
 one after another, still sorted; the bookmark moves to the end of each one as it completes.
 """
 
@@ -25,11 +25,11 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.client import QualtricsStream
-from tap_qualtrics.coerce import to_bool, to_int, to_number, to_text
-from tap_qualtrics.errors import QualtricsAuthError
-from tap_qualtrics.export_pipeline import ExportPipeline
-from tap_qualtrics.exports import (
+from tap_qualtrics.http.client import QualtricsStream
+from tap_qualtrics.model.coerce import to_bool, to_int, to_number, to_text
+from tap_qualtrics.http.errors import QualtricsAuthError
+from tap_qualtrics.exports.pipeline import ExportPipeline
+from tap_qualtrics.exports.engine import (
     ExportFailedError,
     ExportTiming,
     ExportWindow,
@@ -37,12 +37,12 @@ from tap_qualtrics.exports import (
     SplittableExportError,
     read_export_file,
 )
-from tap_qualtrics.record_writer import LeanRecordWriter, sdk_path_is_identity
+from tap_qualtrics.output import LeanRecordWriter, sdk_path_is_identity
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.answer_rows import ResponseChildren
-from tap_qualtrics.streams.listing import to_timestamp
-from tap_qualtrics.timestamps import api_timestamp, normalize_or_none
-from tap_qualtrics.windows import split_window
+from tap_qualtrics.streams.response_children import ResponseChildren
+from tap_qualtrics.streams.account import to_timestamp
+from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
+from tap_qualtrics.exports.windows import split_window
 
 # values key -> (column, conversion). Keys follow the JSON/NDJSON export.
 METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {

@@ -18,11 +18,11 @@ from singer_sdk import StreamSchema
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.client import QualtricsStream
-from tap_qualtrics.coerce import to_bool, to_int
-from tap_qualtrics.errors import QualtricsAuthError
+from tap_qualtrics.http.client import QualtricsStream
+from tap_qualtrics.model.coerce import to_bool, to_int
+from tap_qualtrics.http.errors import QualtricsAuthError
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.timestamps import normalize_or_none
+from tap_qualtrics.model.timestamps import normalize_or_none
 
 DEFINITION_KEY = "definition"
 LEGACY_KEY = "legacy"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from qualtrics_sandbox.data import build_account
-from tap_qualtrics.answers import ColumnMap, build_column_map
+from tap_qualtrics.model.answers import ColumnMap, build_column_map
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from qualtrics_sandbox.data import build_account
-from tap_qualtrics.answers import (
+from tap_qualtrics.model.answers import (
     KIND_DISPLAY_ORDER,
     KIND_EMBEDDED_DATA,
     KIND_METADATA,

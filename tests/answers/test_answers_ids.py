@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tap_qualtrics.answers import KIND_DISPLAY_ORDER
+from tap_qualtrics.model.answers import KIND_DISPLAY_ORDER
 
 
 def recipe(row: dict, multi: bool) -> str:

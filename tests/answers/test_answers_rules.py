@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tap_qualtrics.answers import (
+from tap_qualtrics.model.answers import (
     KIND_ANSWER,
     KIND_DISPLAY_ORDER,
     KIND_EMBEDDED_DATA,

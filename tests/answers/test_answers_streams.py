@@ -17,14 +17,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tap"))
 from answers_oracle import Oracle, embedded_rows
 from tap_testing import TapRun, run_tap_process, sandbox, token_config
 
-from tap_qualtrics.answers import build_column_map
-from tap_qualtrics.structure import (
+from tap_qualtrics.model.answers import build_column_map
+from tap_qualtrics.model.structure import (
     block_records,
     choice_records,
     question_units,
     sub_question_records,
 )
-from tap_qualtrics.timestamps import parse_timestamp
+from tap_qualtrics.model.timestamps import parse_timestamp
 
 STRUCTURE_STREAMS = ("question_choices", "sub_questions", "blocks", "export_columns")
 ANSWER_STREAMS = ("response_answers", "response_embedded_data")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from qualtrics_sandbox.questions import plain
-from tap_qualtrics.structure import (
+from tap_qualtrics.model.structure import (
     block_records,
     choice_records,
     question_units,

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tap_qualtrics.ratebudget import RateBudget, buckets_for
+from tap_qualtrics.http.rate_budget import RateBudget, buckets_for
 
 
 class FakeTime:

@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:  # a plain checkout without `pip install -e .`
 
 from qualtrics_sandbox.server import running_sandbox  # noqa: E402
 from tap_qualtrics.tap import TapQualtrics  # noqa: E402
-from tap_qualtrics.timestamps import normalize_timestamp, parse_timestamp  # noqa: E402
+from tap_qualtrics.model.timestamps import normalize_timestamp, parse_timestamp  # noqa: E402
 
 ACCOUNT_STREAMS = (
     "directories",

@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tap_qualtrics.answers import KIND_DISPLAY_ORDER, KIND_EMBEDDED_DATA, KIND_METADATA, ColumnMap
-from tap_qualtrics.columns import MULTI_SELECTORS
+from tap_qualtrics.model.answers import KIND_DISPLAY_ORDER, KIND_EMBEDDED_DATA, KIND_METADATA, ColumnMap
+from tap_qualtrics.model.columns import MULTI_SELECTORS
 
 HERE = Path(__file__).parent
 FIXTURES = {path.name: path for path in sorted((HERE / "fixtures").iterdir()) if path.is_dir()}

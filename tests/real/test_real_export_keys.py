@@ -12,7 +12,7 @@ import re
 import pytest
 from real_keys import FIXTURES, in_dialect, load, real_question_keys
 
-from tap_qualtrics.answers import METADATA_KEYS, build_column_map
+from tap_qualtrics.model.answers import METADATA_KEYS, build_column_map
 
 WITH_GROUND_TRUTH = [name for name in FIXTURES if (FIXTURES[name] / "export_keys.json").exists()]
 DEFINED = [  # legacy-format CSVs name columns by export tag, not by import ID: nothing to compare

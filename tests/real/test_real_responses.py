@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from real_keys import load
 
-from tap_qualtrics.answers import (
+from tap_qualtrics.model.answers import (
     KIND_ANSWER,
     KIND_DISPLAY_ORDER,
     KIND_METADATA,

@@ -19,7 +19,7 @@ from reliability_testing import (
 )
 from tap_testing import sandbox
 
-from tap_qualtrics.timestamps import normalize_timestamp
+from tap_qualtrics.model.timestamps import normalize_timestamp
 
 SEEDS = range(20)
 MAX_RUNS = 6

@@ -22,7 +22,7 @@ import pytest
 from reliability_testing import catalog_for, config_for, truth_responses
 from tap_testing import sandbox
 
-from tap_qualtrics.ratebudget import RateBudget
+from tap_qualtrics.http.rate_budget import RateBudget
 from tap_qualtrics.tap import TapQualtrics
 
 EXPORT_START = "POST /surveys/{surveyId}/export-responses"

@@ -19,7 +19,7 @@ if str(REPO) not in sys.path:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(REPO))
 
 from qualtrics_sandbox.server import running_sandbox  # noqa: E402
-from tap_qualtrics.timestamps import parse_timestamp  # noqa: E402
+from tap_qualtrics.model.timestamps import parse_timestamp  # noqa: E402
 
 #: Settings that keep test runs fast: no waits between polls or retries, no safety lag.
 FAST_SETTINGS: dict[str, Any] = {

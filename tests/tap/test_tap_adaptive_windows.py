@@ -19,7 +19,7 @@ import pytest
 import requests
 from tap_testing import TapRun, sandbox, selected_catalog, stamp_mutations_after, token_config
 
-from tap_qualtrics.timestamps import normalize_timestamp
+from tap_qualtrics.model.timestamps import normalize_timestamp
 
 
 EXPORT_START = "POST /surveys/{surveyId}/export-responses"

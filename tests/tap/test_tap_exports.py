@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import pytest
 
-from tap_qualtrics.exports import (
+from tap_qualtrics.exports.engine import (
     ExportFailedError,
     ExportTiming,
     ExportWindow,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from tap_testing import TapRun, sandbox, selected_catalog, token_config
 
-from tap_qualtrics.timestamps import format_timestamp, parse_timestamp
+from tap_qualtrics.model.timestamps import format_timestamp, parse_timestamp
 
 MISSING_SURVEY = "SV_doesNotExist000"
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from tap_testing import TapRun, sandbox, stamp_mutations_after, token_config
 
-from tap_qualtrics.timestamps import parse_timestamp
+from tap_qualtrics.model.timestamps import parse_timestamp
 
 
 def test_second_run_emits_changes_only(run_tap: Callable[..., TapRun]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import requests
 from tap_testing import TapRun, oauth_config, sandbox
 
-from tap_qualtrics.auth import ClientCredentialsAuthenticator
+from tap_qualtrics.http.auth import ClientCredentialsAuthenticator
 from tap_qualtrics.tap import TapQualtrics
 
 

@@ -10,14 +10,15 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tap_qualtrics.errors import Redactor, describe_failure
-from tap_qualtrics.exports import read_export_file
-from tap_qualtrics.record_writer import dumps
-from tap_qualtrics.retry import RetryPolicy, retry_after_seconds
+from tap_qualtrics.http.errors import describe_failure
+from tap_qualtrics.redaction import Redactor
+from tap_qualtrics.exports.engine import read_export_file
+from tap_qualtrics.output import dumps
+from tap_qualtrics.http.retry import RetryPolicy, retry_after_seconds
 from tap_qualtrics.selection import SurveySelection
 from tap_qualtrics.streams.responses import response_record
-from tap_qualtrics.text import html_to_text
-from tap_qualtrics.timestamps import api_timestamp, normalize_timestamp, window_end
+from tap_qualtrics.model.text import html_to_text
+from tap_qualtrics.model.timestamps import api_timestamp, normalize_timestamp, window_end
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,12 @@
-"""Cutting an export window into consecutive shorter ones (tap_qualtrics/windows.py)."""
+"""Cutting an export window into consecutive shorter ones (tap_qualtrics/exports/windows.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tap_qualtrics.exports import ExportWindow
-from tap_qualtrics.timestamps import parse_timestamp
-from tap_qualtrics.windows import FALLBACK_EARLIEST, MIN_WINDOW_SECONDS, split_window
+from tap_qualtrics.exports.engine import ExportWindow
+from tap_qualtrics.model.timestamps import parse_timestamp
+from tap_qualtrics.exports.windows import FALLBACK_EARLIEST, MIN_WINDOW_SECONDS, split_window
 
 
 def _covers_exactly(pieces: list[ExportWindow], window: ExportWindow) -> None:

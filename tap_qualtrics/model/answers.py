@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from tap_qualtrics.columns import (
+from tap_qualtrics.model.columns import (
     FILE_PARTS,
     KIND_ANSWER,
     KIND_DISPLAY_ORDER,
@@ -45,7 +45,7 @@ from tap_qualtrics.columns import (
     ExportColumn,
     predict_columns,
 )
-from tap_qualtrics.structure import Unit, embedded_field_names, question_units
+from tap_qualtrics.model.structure import Unit, embedded_field_names, question_units
 
 __all__ = [
     "KINDS",
@@ -374,7 +374,7 @@ def build_column_map(
 ) -> ColumnMap:
     """The survey's column map from its definition, completed by its legacy survey (``exportColumnMap``).
 
-    The definition decides which columns a question has (:func:`~tap_qualtrics.columns.predict_columns`,
+    The definition decides which columns a question has (:func:`~tap_qualtrics.model.columns.predict_columns`,
     the shapes real exports write); the legacy map gives their export tags, and the columns of questions the
     definition lacks or whose type the rules do not know. Order: metadata, questions in export order, the
     survey's embedded-data fields, ``LastModifiedDate``.

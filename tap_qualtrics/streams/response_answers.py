@@ -1,7 +1,7 @@
 """``response_answers`` and ``response_embedded_data``: each response decomposed in the export pass of ``responses``.
 
 Both are children of ``responses`` (selecting either runs the response export) but are not synced once per
-parent record the SDK's way; :class:`tap_qualtrics.streams.answer_rows.ResponseChildren` feeds them from the
+parent record the SDK's way; :class:`tap_qualtrics.streams.response_children.ResponseChildren` feeds them from the
 export pass of ``responses`` (why: that module's docstring and docs/answer-model.md §6).
 
 The rows are built to their schema, so they are written with the tap's lean record writer, skipping the SDK's
@@ -19,10 +19,10 @@ from singer_sdk import StreamSchema
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.client import QualtricsStream
-from tap_qualtrics.record_writer import dumps, sdk_path_is_identity, write_stdout
+from tap_qualtrics.http.client import QualtricsStream
+from tap_qualtrics.output import dumps, sdk_path_is_identity, write_stdout
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.answer_rows import ROLE_ANSWERS, ROLE_EMBEDDED_DATA
+from tap_qualtrics.streams.response_children import ROLE_ANSWERS, ROLE_EMBEDDED_DATA
 from tap_qualtrics.streams.responses import ResponsesStream
 
 

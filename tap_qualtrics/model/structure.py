@@ -3,7 +3,7 @@
 Pure functions of the survey definition (``GET /survey-definitions/{id}``), completed by the legacy survey
 (``GET /surveys/{id}``) where the definition is silent (recodes, variable names). Both the definition-derived
 streams (``question_choices``, ``sub_questions``, ``blocks``) and the answer decomposition
-(:mod:`tap_qualtrics.answers`) read questions through :func:`question_units`, so they agree on every ID.
+(:mod:`tap_qualtrics.model.answers`) read questions through :func:`question_units`, so they agree on every ID.
 
 Vocabulary (docs/answer-model.md):
 
@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tap_qualtrics.text import html_to_text
+from tap_qualtrics.model.text import html_to_text
 
 SIDE_BY_SIDE = "SBS"
 TRASH_BLOCK_TYPE = "Trash"

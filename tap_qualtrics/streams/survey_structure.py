@@ -3,7 +3,7 @@
 Children of ``surveys``, like ``questions``: emitted for every survey the ``surveys`` stream emits, i.e. when
 the survey changed. The parent hands over the definition and the legacy survey it already fetched, so these
 streams add no request; both are stripped from the context before the sync (contexts are logged and must
-stay small). Rows come from :mod:`tap_qualtrics.structure` and :mod:`tap_qualtrics.answers`
+stay small). Rows come from :mod:`tap_qualtrics.model.structure` and :mod:`tap_qualtrics.model.answers`
 (docs/answer-model.md).
 """
 
@@ -16,11 +16,11 @@ from singer_sdk import StreamSchema
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.answers import build_column_map
-from tap_qualtrics.client import QualtricsStream
+from tap_qualtrics.model.answers import build_column_map
+from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.surveys import DEFINITION_KEY, LEGACY_KEY, SurveysStream
-from tap_qualtrics.structure import (
+from tap_qualtrics.model.structure import (
     block_records,
     choice_records,
     question_units,

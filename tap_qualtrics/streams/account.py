@@ -21,16 +21,16 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.client import QualtricsStream
-from tap_qualtrics.coerce import to_bool, to_int
-from tap_qualtrics.errors import (
+from tap_qualtrics.http.client import QualtricsStream
+from tap_qualtrics.model.coerce import to_bool, to_int
+from tap_qualtrics.http.errors import (
     QualtricsAPIError,
     QualtricsAuthError,
     endpoint_of,
     qualtrics_error_detail,
 )
-from tap_qualtrics.text import snake_case
-from tap_qualtrics.timestamps import format_timestamp, normalize_or_none
+from tap_qualtrics.model.text import snake_case
+from tap_qualtrics.model.timestamps import format_timestamp, normalize_or_none
 
 #: The largest ``pageSize`` Qualtrics accepts on most skipToken lists (mailing-list contacts: 50).
 MAX_PAGE_SIZE = 100

@@ -22,8 +22,8 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.auth import ClientCredentialsAuthenticator
-from tap_qualtrics.errors import (
+from tap_qualtrics.http.auth import ClientCredentialsAuthenticator
+from tap_qualtrics.http.errors import (
     AccessTokenRejected,
     QualtricsAPIError,
     QualtricsAuthError,
@@ -33,9 +33,9 @@ from tap_qualtrics.errors import (
     endpoint_of,
     qualtrics_error_detail,
 )
-from tap_qualtrics.ratebudget import RateBudget, buckets_for
-from tap_qualtrics.retry import RetryPolicy
-from tap_qualtrics.timestamps import normalize_or_none, normalize_timestamp
+from tap_qualtrics.http.rate_budget import RateBudget, buckets_for
+from tap_qualtrics.http.retry import RetryPolicy
+from tap_qualtrics.model.timestamps import normalize_or_none, normalize_timestamp
 
 if TYPE_CHECKING:
     from backoff.types import Details

@@ -6,7 +6,6 @@ Qualtrics puts ``errorCode``/``errorMessage`` in ``meta.error``; the OAuth endpo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -35,27 +34,6 @@ class AccessTokenRejected(FatalAPIError):
 
 class TransientQualtricsError(RetriableAPIError):
     """HTTP 429 or 5xx: worth retrying (the response is kept for ``Retry-After``)."""
-
-
-class TerminationRequested(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
-    """SIGTERM or SIGINT arrived: unwinds the sync past every per-survey ``except Exception``."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-class Redactor:
-    """Replaces known secret values in text that leaves the tap (log lines, exception messages)."""
-
-    def __init__(self, secrets: Iterable[object]) -> None:
-        texts = {str(s) for s in secrets if s is not None and not isinstance(s, (dict, list))}
-        self._secrets = sorted((s for s in texts if len(s) >= 4), key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
 
 
 def qualtrics_error_detail(response: requests.Response) -> tuple[str | None, str | None]:

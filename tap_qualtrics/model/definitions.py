@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tap_qualtrics.text import html_to_text
+from tap_qualtrics.model.text import html_to_text
 
 TRASH_BLOCK_TYPE = "Trash"
 

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tap_qualtrics.answers import (
+from tap_qualtrics.model.answers import (
     KIND_EMBEDDED_DATA,
     KIND_METADATA,
     KIND_UNKNOWN,

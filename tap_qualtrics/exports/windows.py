@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pendulum
 
-from tap_qualtrics.exports import ExportWindow
-from tap_qualtrics.timestamps import api_timestamp
+from tap_qualtrics.exports.engine import ExportWindow
+from tap_qualtrics.model.timestamps import api_timestamp
 
 #: Windows shorter than this are not cut: no survey writes 1.8 GB of responses in a minute, so an export of
 #: such a window that fails has another cause, and cutting on would only repeat it.

@@ -27,7 +27,7 @@ from typing import IO, Any, Protocol
 
 import msgspec
 
-from tap_qualtrics.timestamps import api_timestamp, parse_timestamp
+from tap_qualtrics.model.timestamps import api_timestamp, parse_timestamp
 
 #: Every number keeps its exact value: integers of any size stay ``int`` (orjson turns those past 64 bits
 #: into floats), and fractions are read as ``Decimal`` (so ``0.1000000000000000055511`` or ``1e400`` are

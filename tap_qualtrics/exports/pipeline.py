@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO
 
-from tap_qualtrics.exports import ExportWindow
+from tap_qualtrics.exports.engine import ExportWindow
 
 logger = logging.getLogger("tap-qualtrics.exports")
 

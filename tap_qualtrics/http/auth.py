@@ -17,8 +17,8 @@ import requests
 from singer_sdk.authenticators import APIKeyAuthenticator, OAuthAuthenticator
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.errors import QualtricsAuthError, describe_redirect, qualtrics_error_detail
-from tap_qualtrics.retry import RetryPolicy
+from tap_qualtrics.http.errors import QualtricsAuthError, describe_redirect, qualtrics_error_detail
+from tap_qualtrics.http.retry import RetryPolicy
 from tap_qualtrics.settings import Settings
 
 API_TOKEN_HEADER = "X-API-TOKEN"

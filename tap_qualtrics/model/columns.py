@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tap_qualtrics.structure import SIDE_BY_SIDE, TRASH_BLOCK_TYPE, Unit
+from tap_qualtrics.model.structure import SIDE_BY_SIDE, TRASH_BLOCK_TYPE, Unit
 
 # kinds of export columns
 KIND_ANSWER = "answer"

@@ -1,0 +1,1 @@
+"""The pure survey model: structure from the definition, export columns, answer rows, and value conversions (no HTTP, no Singer)."""
