@@ -16,7 +16,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tap_qualtrics.model.structure import SIDE_BY_SIDE, TRASH_BLOCK_TYPE, Unit
+from tap_qualtrics.model.structure import (
+    SIDE_BY_SIDE,
+    TRASH_BLOCK_TYPE,
+    Unit,
+    block_list,
+    block_question_ids,
+    flow_block_ids,
+    id_list,
+)
 
 # kinds of export columns
 KIND_ANSWER = "answer"
@@ -393,11 +401,7 @@ def _ordered_ids(items: Any, order: Any) -> list[str]:
     ids = [str(k) for k in items] if isinstance(items, Mapping) else []
     if isinstance(items, list):
         ids = [str(i) for i in range(len(items))]
-    ordered = (
-        [str(i) for i in order if not isinstance(i, (dict, list))]
-        if isinstance(order, list)
-        else []
-    )
+    ordered = id_list(order) or []
     return [i for i in dict.fromkeys(ordered) if i in ids] + [i for i in ids if i not in ordered]
 
 
@@ -409,45 +413,17 @@ def _blocks_in_export_order(
     definition: Mapping[str, Any],
 ) -> Iterator[tuple[Mapping[str, Any], list[str]]]:
     """(block, its question IDs) in survey-flow order, then blocks the flow does not show; never the trash."""
-    blocks = definition.get("Blocks")
-    block_list = (
-        list(blocks.values())
-        if isinstance(blocks, Mapping)
-        else blocks
-        if isinstance(blocks, list)
-        else []
-    )
-    by_id = {str(b.get("ID")): b for b in block_list if isinstance(b, Mapping)}
+    by_id = {str(b.get("ID")): b for b in block_list(definition.get("Blocks"))}
     if not by_id:  # no blocks (a bare question list): the definition's own order
         questions = definition.get("Questions")
         yield {}, [str(k) for k in questions] if isinstance(questions, Mapping) else []
         return
-    ordered = list(dict.fromkeys([*_flow_block_ids(definition.get("SurveyFlow")), *by_id]))
+    ordered = list(dict.fromkeys([*flow_block_ids(definition.get("SurveyFlow")), *by_id]))
     for block_id in ordered:
         block = by_id.get(block_id)
         if block is None or block.get("Type") == TRASH_BLOCK_TYPE:
             continue
-        elements = (
-            block.get("BlockElements") if isinstance(block.get("BlockElements"), list) else []
-        )
-        yield (
-            block,
-            [
-                str(e["QuestionID"])
-                for e in elements
-                if isinstance(e, Mapping) and e.get("Type") == "Question" and e.get("QuestionID")
-            ],
-        )
-
-
-def _flow_block_ids(flow: Any) -> Iterator[str]:
-    if isinstance(flow, Mapping):
-        if flow.get("Type") in ("Block", "Standard", "Default") and flow.get("ID"):
-            yield str(flow["ID"])
-        yield from _flow_block_ids(flow.get("Flow"))
-    elif isinstance(flow, list):
-        for element in flow:
-            yield from _flow_block_ids(element)
+        yield block, block_question_ids(block)
 
 
 def _loop_iterations(block: Mapping[str, Any], questions: Mapping[str, Any]) -> list[str]:

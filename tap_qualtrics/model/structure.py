@@ -1,9 +1,15 @@
-"""A survey's structure below the question: choices, sub-questions, side-by-side columns and blocks.
+"""Reading a survey definition (``GET /survey-definitions/{id}``): questions, where they sit, and their
+structure below the question (choices, sub-questions, side-by-side columns) and the blocks.
 
-Pure functions of the survey definition (``GET /survey-definitions/{id}``), completed by the legacy survey
-(``GET /surveys/{id}``) where the definition is silent (recodes, variable names). Both the definition-derived
-streams (``question_choices``, ``sub_questions``, ``blocks``) and the answer decomposition
-(:mod:`tap_qualtrics.model.answers`) read questions through :func:`question_units`, so they agree on every ID.
+The one reader of the definition: the definition-derived streams (``questions``, ``question_choices``,
+``sub_questions``, ``blocks``), the export column map (:mod:`tap_qualtrics.model.columns`) and the answer
+decomposition (:mod:`tap_qualtrics.model.answers`) all take questions, blocks and the flow from here.
+Pure functions of the definition, completed by the legacy survey (``GET /surveys/{id}``) where the
+definition is silent (recodes, variable names). Units are read through :func:`question_units`, so every
+stream agrees on every ID.
+
+Deleted questions stay in ``Questions`` but move to the block of type ``Trash``; a question's block and
+its position come from the blocks' ``BlockElements``.
 
 Vocabulary (docs/answer-model.md):
 
@@ -223,12 +229,7 @@ def _choices(
     """Choices in display order (``ChoiceOrder``/``AnswerOrder``), then any the order does not list."""
     items = _mapping(items)
     legacy = _mapping(legacy)
-    ordered = (
-        [str(i) for i in order if not isinstance(i, (dict, list))]
-        if isinstance(order, list)
-        else []
-    )
-    positions = {cid: n for n, cid in enumerate(dict.fromkeys(ordered), start=1)}
+    positions = {cid: n for n, cid in enumerate(dict.fromkeys(id_list(order) or []), start=1)}
     ids = [cid for cid in positions if cid in items] + [
         str(cid) for cid in items if str(cid) not in positions
     ]
@@ -257,7 +258,97 @@ def _choices(
 
 
 # ---------------------------------------------------------------------------------------------------
+# blocks and flow
+
+
+def block_list(blocks: Any) -> list[Mapping[str, Any]]:
+    """The block objects of the definition's ``Blocks`` (a mapping by block ID, or a list)."""
+    values = (
+        blocks.values() if isinstance(blocks, Mapping) else blocks if isinstance(blocks, list) else []
+    )
+    return [block for block in values if isinstance(block, Mapping)]
+
+
+def block_question_ids(block: Mapping[str, Any]) -> list[str]:
+    """The IDs of a block's questions, in block order (``BlockElements`` of type ``Question``)."""
+    elements = block.get("BlockElements")
+    return [
+        str(e["QuestionID"])
+        for e in (elements if isinstance(elements, list) else [])
+        if isinstance(e, Mapping) and e.get("Type") == "Question" and e.get("QuestionID")
+    ]
+
+
+def flow_block_ids(flow: Any) -> Iterator[str]:
+    """Block IDs in survey-flow order, through branches, groups and randomizers."""
+    if isinstance(flow, Mapping):
+        if flow.get("Type") in ("Block", "Standard", "Default") and flow.get("ID"):
+            yield str(flow["ID"])
+        yield from flow_block_ids(flow.get("Flow"))
+    elif isinstance(flow, list):
+        for element in flow:
+            yield from flow_block_ids(element)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a question sits: its block, 1-based position in that block, and whether it is trashed."""
+
+    block_id: str | None = None
+    position: int | None = None
+    is_trashed: bool = False
+
+
+def question_placements(blocks: Any) -> dict[str, Placement]:
+    """QID -> placement, from the definition's ``Blocks`` (a mapping by block ID, or a list)."""
+    placements: dict[str, Placement] = {}
+    for block in block_list(blocks):
+        trashed = block.get("Type") == TRASH_BLOCK_TYPE
+        for position, question_id in enumerate(block_question_ids(block), start=1):
+            if question_id not in placements or placements[question_id].is_trashed:
+                placements[question_id] = Placement(block.get("ID"), position, trashed)
+    return placements
+
+
+# ---------------------------------------------------------------------------------------------------
 # records of the definition-derived streams
+
+
+def question_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """``questions`` rows: one per question of the definition, trashed ones flagged."""
+    questions = definition.get("Questions")
+    if not isinstance(questions, Mapping):
+        return
+    placements = question_placements(definition.get("Blocks"))
+    for question_id, question in questions.items():
+        if not isinstance(question, Mapping):
+            continue
+        question_id = str(question.get("QuestionID") or question_id)
+        placement = placements.get(question_id, Placement())
+        html = question.get("QuestionText")
+        yield {
+            "survey_id": survey_id,
+            "question_id": question_id,
+            "data_export_tag": question.get("DataExportTag"),
+            "type": question.get("QuestionType"),
+            "selector": question.get("Selector"),
+            "sub_selector": question.get("SubSelector"),
+            "question_text": html_to_text(html) if isinstance(html, str) else None,
+            "question_text_html": html if isinstance(html, str) else None,
+            "description": question.get("QuestionDescription"),
+            "block_id": placement.block_id,
+            "position": placement.position,
+            "is_trashed": placement.is_trashed,
+            "choices": _object(question.get("Choices")),
+            "choice_order": id_list(question.get("ChoiceOrder")),
+            "answers": _object(question.get("Answers")),
+            "answer_order": id_list(question.get("AnswerOrder")),
+            "recode_values": _object(question.get("RecodeValues")),
+            "validation": _object(question.get("Validation")),
+            "configuration": _object(question.get("Configuration")),
+            "display_logic": _object(question.get("DisplayLogic")),
+        }
+
 
 
 def choice_records(survey_id: str, units: Mapping[str, Unit]) -> Iterator[dict[str, Any]]:
@@ -340,31 +431,18 @@ def _sub_question(
 
 def block_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """``blocks`` rows: each block with its questions in order, its place in the flow and its looping."""
-    blocks = definition.get("Blocks")
-    block_list = (
-        blocks.values()
-        if isinstance(blocks, Mapping)
-        else blocks
-        if isinstance(blocks, list)
-        else []
-    )
     flow_positions = {
         bid: n
-        for n, bid in enumerate(dict.fromkeys(_flow_block_ids(definition.get("SurveyFlow"))), 1)
+        for n, bid in enumerate(dict.fromkeys(flow_block_ids(definition.get("SurveyFlow"))), 1)
     }
-    for block in block_list:
-        if not isinstance(block, Mapping) or not block.get("ID"):
+    for block in block_list(definition.get("Blocks")):
+        if not block.get("ID"):
             continue
         block_id = str(block["ID"])
         options = _mapping(block.get("Options"))
         elements = (
             block.get("BlockElements") if isinstance(block.get("BlockElements"), list) else []
         )
-        question_ids = [
-            str(e["QuestionID"])
-            for e in elements
-            if isinstance(e, Mapping) and e.get("Type") == "Question" and e.get("QuestionID")
-        ]
         looping = options.get("Looping")
         yield {
             "survey_id": survey_id,
@@ -373,7 +451,7 @@ def block_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[dic
             "type": _text_or_none(block.get("Type")),
             "is_trashed": block.get("Type") == TRASH_BLOCK_TYPE,
             "flow_position": flow_positions.get(block_id),
-            "question_ids": question_ids,
+            "question_ids": block_question_ids(block),
             "page_break_count": sum(
                 1 for e in elements if isinstance(e, Mapping) and e.get("Type") == "Page Break"
             ),
@@ -387,17 +465,6 @@ def block_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[dic
             if isinstance(options.get("LoopingOptions"), Mapping)
             else None,
         }
-
-
-def _flow_block_ids(flow: Any) -> Iterator[str]:
-    """Block IDs in survey-flow order, through branches, groups and randomizers."""
-    if isinstance(flow, Mapping):
-        if flow.get("Type") in ("Block", "Standard") and flow.get("ID"):
-            yield str(flow["ID"])
-        yield from _flow_block_ids(flow.get("Flow"))
-    elif isinstance(flow, list):
-        for element in flow:
-            yield from _flow_block_ids(element)
 
 
 def embedded_field_names(
@@ -426,6 +493,20 @@ def _flow_embedded_fields(flow: Any) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------------------------------------------
+
+
+def id_list(value: Any) -> list[str] | None:
+    """An order (``ChoiceOrder``, ``AnswerOrder``) as text IDs: orders mix numbers and strings."""
+    if not isinstance(value, list):
+        return None
+    return [str(item) for item in value if not isinstance(item, (dict, list))]
+
+
+def _object(value: Any) -> dict[str, Any] | None:
+    """Objects pass; Qualtrics sometimes sends an empty list for an empty object."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    return None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -15,7 +15,7 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
-from tap_qualtrics.model.definitions import question_records
+from tap_qualtrics.model.structure import question_records
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.surveys import DEFINITION_KEY, LEGACY_KEY, SurveysStream
 

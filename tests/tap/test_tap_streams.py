@@ -13,7 +13,7 @@ from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.streams.rest import PageContext
 from tap_testing import sandbox, token_config
 
-from tap_qualtrics.model.definitions import question_placements
+from tap_qualtrics.model.structure import question_placements
 from tap_qualtrics.streams.responses import response_record
 from tap_qualtrics.tap import TapQualtrics
 
