@@ -1,22 +1,30 @@
-"""RECORD messages for records that are already JSON-ready, without the SDK's per-record work.
+"""The tap's one output channel: every Singer message goes through one buffer, in the order it was written.
 
-The SDK's record path (deselection pruning, type conformance, stream-map transform, message object,
-simplejson) costs several times the parse of a wide survey response. When none of it changes the output
-(no stream maps, no flattening, every property selected, records built to their schema), the same message
-is serialized here with msgspec and written to stdout's byte layer. The SDK flushes its text layer after every
-message it writes, so RECORD, SCHEMA and STATE messages keep their order.
+:class:`TapMessageWriter` is the tap's ``message_writer_class``, so SCHEMA, STATE, ACTIVATE_VERSION and any
+RECORD on the SDK's path arrive through :meth:`~TapMessageWriter.write_message`. Records already built to
+their schema arrive through :meth:`~TapMessageWriter.write_records`: the SDK's record path (deselection
+pruning, type conformance, stream-map transform, message object) costs several times the parse of a wide
+survey response, and when it would change nothing (:func:`sdk_path_is_identity`) the same message is
+serialized directly. Both append to the same buffer, so no message can overtake one written before it.
+
+The buffer goes to stdout when it passes ``BLOCK_BYTES``, with every STATE (a STATE on stdout always has
+every record it covers before it), and at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import sys
 import time
+import weakref
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from singer_sdk.io_base import SingerWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib import Message, SingerMessageType
 
 from tap_qualtrics.termination import uninterrupted
 
@@ -29,6 +37,8 @@ def _unsupported(value: Any) -> Any:
 # msgspec: the fastest encoder measured on wide response records (about 25% less time than orjson), and it
 # writes integers past 64 bits (which json reads from an export and orjson refuses). Decimals stay numbers.
 _ENCODER = msgspec.json.Encoder(enc_hook=_unsupported, decimal_format="number")
+
+_open_writers: weakref.WeakSet[TapMessageWriter] = weakref.WeakSet()
 
 
 def dumps(value: Any) -> bytes:
@@ -48,54 +58,85 @@ def sdk_path_is_identity(stream: Any) -> bool:
     )
 
 
-class LeanRecordWriter:
-    """Writes one stream's RECORD messages as the SDK would, in a fraction of the time.
-
-    Lines are collected and written in blocks of about ``BLOCK_BYTES``; the owner calls :meth:`flush` before
-    any other message of its stream (STATE) and when its sync ends, so no message overtakes a record.
-    """
+class TapMessageWriter(MsgSpecWriter):
+    """Buffers whole Singer messages and writes them to stdout in blocks, in the order they came."""
 
     BLOCK_BYTES = 1 << 20
     #: ``time_extracted`` is re-read at most this often (a clock read and format per record cost ~4 us).
     CLOCK_RESOLUTION_SECONDS = 0.05
 
-    def __init__(self, stream_name: str, version: int | None = None) -> None:
-        head = {"type": "RECORD", "stream": stream_name}
-        self._head = dumps(head)[:-1] + b',"record":'
-        self._version = b"" if version is None else b',"version":' + dumps(version)
+    def __init__(self) -> None:
+        super().__init__()
         self._pending: list[bytes] = []
         self._pending_bytes = 0
-        self._tail = b""
-        self._tail_read_at = float("-inf")
+        self._heads: dict[str, bytes] = {}
+        self._extracted = b""
+        self._extracted_at = float("-inf")
+        _open_writers.add(self)
 
-    def write(self, record: dict[str, Any]) -> None:
-        now = time.monotonic()
-        if now - self._tail_read_at >= self.CLOCK_RESOLUTION_SECONDS:
-            extracted = datetime.now(UTC).isoformat()
-            self._tail = self._version + b',"time_extracted":"' + extracted.encode() + b'"}\n'
-            self._tail_read_at = now
-        line = self._head + dumps(record) + self._tail
+    def write_message(self, message: Message) -> None:
+        """Any message the SDK writes; a STATE sends everything before it (and itself) to stdout."""
+        self._append(bytes(self.format_message(message)))
+        if message.type == SingerMessageType.STATE:
+            self.flush()
+
+    def write_records(
+        self, stream_name: str, records: Iterable[Mapping[str, Any]], version: int | None = None
+    ) -> int:
+        """RECORD messages as the SDK would write them, for records already in the stream's schema.
+
+        Returns how many were written."""
+        head = self._heads.get(stream_name)
+        if head is None:
+            head = self._heads[stream_name] = b'{"type":"RECORD","stream":' + dumps(stream_name) + b',"record":'
+        tail = (b"" if version is None else b',"version":' + dumps(version)) + self._time_extracted()
+        lines = [head + dumps(record) + tail for record in records]
+        size = sum(map(len, lines))
+        self._pending.extend(lines)
+        self._pending_bytes += size
+        if self._pending_bytes >= self.BLOCK_BYTES:
+            self.flush()
+        return len(lines)
+
+    def flush(self) -> None:
+        """Write what is buffered to stdout, whole (a stop signal waits until it is out)."""
+        with uninterrupted():
+            if not self._pending:
+                return
+            data = b"".join(self._pending)
+            self._pending = []
+            self._pending_bytes = 0
+            write_stdout(data)
+
+    def _append(self, line: bytes) -> None:
         self._pending.append(line)
         self._pending_bytes += len(line)
         if self._pending_bytes >= self.BLOCK_BYTES:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the collected lines to stdout (its byte layer when it has one)."""
-        if not self._pending:
-            return
-        data = b"".join(self._pending)
-        self._pending.clear()
-        self._pending_bytes = 0
-        write_stdout(data)
+    def _time_extracted(self) -> bytes:
+        now = time.monotonic()
+        if now - self._extracted_at >= self.CLOCK_RESOLUTION_SECONDS:
+            # as the SDK's message writes it (msgspec: RFC 3339 with ``Z``)
+            self._extracted = b',"time_extracted":' + dumps(datetime.now(UTC)) + b"}\n"
+            self._extracted_at = now
+        return self._extracted
 
 
-def write_stdout(data: bytes, *, flush: bool = True) -> None:
+def flush_all() -> None:
+    """Send every writer's buffer to stdout (at exit, and before the tap ends itself on a signal)."""
+    for writer in list(_open_writers):
+        writer.flush()
+
+
+atexit.register(flush_all)
+
+
+def write_stdout(data: bytes) -> None:
     """Write whole Singer messages to stdout (its byte layer when it has one), never cut in two.
 
     A stop signal waits until the write is complete (:mod:`tap_qualtrics.termination`), and a write the
-    signal interrupted returns short: what is left is written too. ``flush=False`` leaves a tail in the
-    byte layer's buffer, for writers that write often (later messages go through the same buffer).
+    signal interrupted returns short: what is left is written too.
     """
     out = sys.stdout
     buffer = getattr(out, "buffer", None)
@@ -109,12 +150,4 @@ def write_stdout(data: bytes, *, flush: bool = True) -> None:
         while view:
             written = buffer.write(view)
             view = view[written or 0 :]
-        if flush:
-            buffer.flush()
-
-
-class WholeMessageWriter(SingerWriter):
-    """The SDK's message writer (SCHEMA, STATE, records on the SDK's path) through :func:`write_stdout`."""
-
-    def write_message(self, message: Any) -> None:
-        write_stdout((self.format_message(message) + "\n").encode())
+        buffer.flush()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -21,6 +23,7 @@ from tap_qualtrics.redaction import Redactor
 from tap_qualtrics.http.rate_budget import RateBudget
 from tap_qualtrics.settings import Settings, parse_settings
 from tap_qualtrics.model.timestamps import format_timestamp, window_end
+from tap_qualtrics.output import TapMessageWriter
 
 logger = logging.getLogger("tap-qualtrics")
 
@@ -45,35 +48,55 @@ class StreamFailure:
 class FailureLedger:
     """Surveys and streams that failed during the run; reported together, once, when the run ends."""
 
-    failures: list[SurveyFailure] = field(default_factory=list)
-    stream_failures: list[StreamFailure] = field(default_factory=list)
+    surveys: list[SurveyFailure] = field(default_factory=list)
+    streams: list[StreamFailure] = field(default_factory=list)
 
     def record(self, survey_id: str, reason: str) -> None:
-        self.failures.append(SurveyFailure(survey_id, reason))
+        self.surveys.append(SurveyFailure(survey_id, reason))
 
     def record_stream(self, stream: str, reason: str) -> None:
-        self.stream_failures.append(StreamFailure(stream, reason))
+        self.streams.append(StreamFailure(stream, reason))
 
     def __bool__(self) -> bool:
-        return bool(self.failures or self.stream_failures)
+        return bool(self.surveys or self.streams)
 
     def summary(self) -> str:
         """One sentence naming every failed survey, and one naming every failed stream."""
         sentences = []
-        if self.failures:
-            count = len(self.failures)
+        if self.surveys:
+            count = len(self.surveys)
             noun = "survey" if count == 1 else "surveys"
-            listed = "; ".join(f"{f.survey_id} ({f.reason.rstrip('.')})" for f in self.failures)
+            listed = "; ".join(f"{f.survey_id} ({f.reason.rstrip('.')})" for f in self.surveys)
             sentences.append(
                 f"Responses of {count} {noun} could not be synced and keep their bookmarks for the "
                 f"next run: {listed}."
             )
-        if self.stream_failures:
-            streams = list(dict.fromkeys(f.stream for f in self.stream_failures))
+        if self.streams:
+            streams = list(dict.fromkeys(f.stream for f in self.streams))
             noun = "stream was" if len(streams) == 1 else "streams were"
-            listed = "; ".join(f"{f.stream} ({f.reason.rstrip('.')})" for f in self.stream_failures)
+            listed = "; ".join(f"{f.stream} ({f.reason.rstrip('.')})" for f in self.streams)
             sentences.append(f"{len(streams)} {noun} not synced fully this run: {listed}.")
         return " ".join(sentences)
+
+
+#: the failure ledgers of the runs created inside :func:`collect_failures` (one command-line invocation)
+_collected: ContextVar[list[FailureLedger] | None] = ContextVar("collected_failure_ledgers", default=None)
+
+
+@contextmanager
+def collect_failures() -> Iterator[FailureLedger]:
+    """One ledger holding the failures of every run created inside the block: the command line creates the
+    tap inside the SDK, and reads how its sync went here."""
+    ledgers: list[FailureLedger] = []
+    combined = FailureLedger()
+    token = _collected.set(ledgers)
+    try:
+        yield combined
+    finally:
+        _collected.reset(token)
+        for ledger in ledgers:
+            combined.surveys.extend(ledger.surveys)
+            combined.streams.extend(ledger.streams)
 
 
 class SyncRun:
@@ -90,8 +113,13 @@ class SyncRun:
         self._required_scopes = required_scopes
         self.started_at = started_at
         self.failures = FailureLedger()
+        collected = _collected.get()
+        if collected is not None:
+            collected.append(self.failures)
         #: set when SIGTERM / SIGINT arrives: export threads stop polling and downloading
         self.stopping = threading.Event()
+        #: the tap's message writer (set by the tap), which streams may write records to directly
+        self.writer: TapMessageWriter | None = None
 
     @cached_property
     def settings(self) -> Settings:

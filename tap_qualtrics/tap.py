@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import signal
 import sys
@@ -17,11 +16,10 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, Retriabl
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
+from tap_qualtrics.output import TapMessageWriter, flush_all
 from tap_qualtrics.redaction import Redactor
-from tap_qualtrics.termination import TerminationRequested
-from tap_qualtrics.output import WholeMessageWriter
-from tap_qualtrics.termination import on_signal
-from tap_qualtrics.run import SyncRun
+from tap_qualtrics.run import SyncRun, collect_failures
+from tap_qualtrics.termination import TerminationRequested, on_signal
 from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error, refuse_unknown_settings
 from tap_qualtrics.streams import (
     BlocksStream,
@@ -49,13 +47,16 @@ class TapQualtrics(Tap):
     """Singer tap for Qualtrics: surveys, questions, responses (through the export API), users, XM
     Directory (directories, contacts, mailing lists), distributions, groups and divisions."""
 
-    message_writer_class = WholeMessageWriter
+    #: the one output channel: every message, in order (tap_qualtrics/output.py)
+    message_writer_class = TapMessageWriter
 
     name = "tap-qualtrics"
     config_jsonschema = CONFIG_JSONSCHEMA
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if isinstance(self.message_writer, TapMessageWriter):
+            self.run.writer = self.message_writer
         if kwargs.get("validate_config", True):
             refuse_unknown_settings(self.config, self.config_jsonschema["properties"])
             _ = self.run.settings  # a config that cannot work fails here, before any request
@@ -131,41 +132,34 @@ class TapQualtrics(Tap):
         catalog: IO[str] | None = None,
     ) -> None:
         """Run a sync; end with one clear sentence and a non-zero exit code when anything failed."""
-        super(Tap, cls).invoke(about=about, about_format=about_format)
-        cls.print_version(print_fn=cls.logger.info)
-        config_values = dict(config.config) if config is not None else {}
-        redact = Redactor(config_values.get(key) for key in ("api_token", "client_id", "client_secret"))
-        tap = None
-        try:
-            tap = cls(
-                config=config_values,
-                state=None if state is None else _load_json(state),
-                catalog=None if catalog is None else _load_json(catalog),
-                parse_env_config=bool(config is not None and config.parse_env),
-                validate_config=True,
-            )
-            tap.sync_all()
-        except ConfigValidationError as error:
-            for sentence in error.errors or [str(error)]:
-                cls.logger.error(redact(explain_schema_error(str(sentence))))
-            sys.exit(1)
-        except (FatalAPIError, RetriableAPIError) as error:
-            cls.logger.error(redact(str(error)))
-            sys.exit(1)
-        except requests.RequestException as error:
-            cls.logger.error("Could not reach Qualtrics: %s", redact(str(error)))
-            sys.exit(1)
-        except TerminationRequested as stop:
-            _exit_stopped(stop.signum)
-        if tap.run.failures:
-            cls.logger.error(tap.run.failures.summary())
+        values = dict(config.config) if config is not None else {}
+        redact = Redactor(values.get(key) for key in ("api_token", "client_id", "client_secret"))
+        with collect_failures() as failures:
+            try:
+                super().invoke(
+                    about=about, about_format=about_format, config=config, state=state, catalog=catalog
+                )
+            except ConfigValidationError as error:
+                for sentence in error.errors or [str(error)]:
+                    cls.logger.error(redact(explain_schema_error(str(sentence))))
+                sys.exit(1)
+            except (FatalAPIError, RetriableAPIError) as error:
+                cls.logger.error(redact(str(error)))
+                sys.exit(1)
+            except requests.RequestException as error:
+                cls.logger.error("Could not reach Qualtrics: %s", redact(str(error)))
+                sys.exit(1)
+            except TerminationRequested as stop:
+                _exit_stopped(stop.signum)
+        if failures:
+            cls.logger.error(failures.summary())
             sys.exit(1)
 
 
 def _exit_stopped(signum: int) -> None:
     """End the process at once, non-zero (128 + the signal, as a shell reports it).
 
-    Every record written so far is out (the writers flushed while the sync unwound) and every STATE written
+    Every message written so far goes out (the writer's buffer is flushed here) and every STATE written
     covers only records written before it, so the next run resumes without a gap. Exports still in flight
     are abandoned rather than waited for: their threads die with the process, and their temporary files,
     already unlinked when created, go with it.
@@ -174,10 +168,7 @@ def _exit_stopped(signum: int) -> None:
     TapQualtrics.logger.error(
         "Stopped by %s before the sync finished; the next run resumes from the last STATE written.", name
     )
+    flush_all()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(128 + signum)
-
-
-def _load_json(stream: IO[str]) -> dict:
-    return json.load(stream)

@@ -4,23 +4,22 @@ Both are children of ``responses`` (selecting either runs the response export) b
 parent record the SDK's way; :class:`tap_qualtrics.streams.response_children.ResponseChildren` feeds them from the
 export pass of ``responses`` (why: that module's docstring and docs/answer-model.md §6).
 
-The rows are built to their schema, so they are written with the tap's lean record writer, skipping the SDK's
-per-record conformance and serialization (~30-70 us per row, hundreds of rows per response), unless stream
-maps, flattening or property deselection need the SDK's record path.
+The rows are built to their schema, so they go to the tap's writer directly, skipping the SDK's per-record
+conformance and serialization (~30-70 us per row, hundreds of rows per response), unless stream maps,
+flattening or property deselection need the SDK's record path. Their ``record_count`` metrics are counted
+per survey, as the SDK counts a stream's records per partition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from singer_sdk import StreamSchema
+from singer_sdk import StreamSchema, metrics
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
-from tap_qualtrics.output import dumps, sdk_path_is_identity, write_stdout
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.response_children import ROLE_ANSWERS, ROLE_EMBEDDED_DATA
 from tap_qualtrics.streams.responses import ResponsesStream
@@ -39,9 +38,8 @@ class _ResponseChildStream(QualtricsStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._lean: bool | None = None
         self._written = 0
-        self._head = b'{"type":"RECORD","stream":' + dumps(self.name) + b',"record":'
+        self._counter: metrics.Counter | None = None
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -52,26 +50,34 @@ class _ResponseChildStream(QualtricsStream):
         """The SCHEMA message (once per run, before any row)."""
         self._write_schema_message()
 
+    def start_counting(self, context: Context) -> None:
+        """Count this survey's rows in a ``record_count`` metric (logged when :meth:`stop_counting` runs)."""
+        self.stop_counting()
+        self._counter = self.get_record_counter()
+        self._counter.with_context(dict(context))
+
+    def stop_counting(self) -> None:
+        counter, self._counter = self._counter, None
+        if counter is not None:
+            counter.exit()
+
     def write_rows(self, rows: list[dict[str, Any]]) -> None:
-        """RECORD messages for ``rows`` (already in this stream's schema)."""
+        """RECORD messages for ``rows`` (already in this stream's schema); the caller has ordered them before
+        the response's own record."""
         limit = self.ABORT_AT_RECORD_COUNT
         if limit is not None:  # dry runs (--test, the SDK test suite) cap every stream
             rows = rows[: max(0, limit - self._written)]
         if not rows:
             return
         self._written += len(rows)
-        if self._lean is None:
-            self._lean = sdk_path_is_identity(self)
-        if not self._lean:
+        if self._counter is not None:
+            self._counter.increment(len(rows))
+        writer = self.record_writer
+        if writer is None:
             for row in rows:
                 self._write_record_message(row)
             return
-        # The messages the SDK would write (as record_writer.LeanRecordWriter writes them), all rows of the
-        # response in one write, now: the caller has ordered them before the response's own record.
-        extracted = datetime.now(UTC).isoformat()
-        tail = b',"time_extracted":"' + extracted.encode() + b'"}\n'
-        head = self._head
-        write_stdout(b"".join([head + dumps(row) + tail for row in rows]), flush=False)
+        writer.write_records(self.name, rows)
 
 
 class ResponseAnswersStream(_ResponseChildStream):

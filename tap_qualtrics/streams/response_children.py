@@ -6,9 +6,10 @@ does instead:
 
 * write the SCHEMA of each selected child once, when ``responses`` starts syncing;
 * decompose each response right before ``responses`` yields it (:meth:`ColumnMap.decompose`) and write its
-  rows at once, after flushing the records ``responses`` still buffers: a response's rows always precede the
-  response itself and the STATE that covers it, so a run resumed from any STATE has every row of every
-  response before its bookmark, and no second export is needed;
+  rows at once to the tap's one writer: a response's rows always precede the response itself and the STATE
+  that covers it, so a run resumed from any STATE has every row of every response before its bookmark, and
+  no second export is needed;
+* count each child's rows per survey in its ``record_count`` metric;
 * build a survey's column map from its definition and legacy survey (``GET /survey-definitions/{id}`` and
   ``GET /surveys/{id}`` per exported survey, only when ``response_answers`` is selected; embedded data is
   recognised by rule) inside that survey's export, so a failure there fails the survey like a failed export;
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from tap_qualtrics.model.answers import (
@@ -43,9 +45,8 @@ logger = logging.getLogger("tap-qualtrics.answers")
 class ResponseChildren:
     """Decomposes the responses the ``responses`` stream exports and writes its selected children's rows."""
 
-    def __init__(self, responses: Any, flush_parent: Callable[[], None]) -> None:
+    def __init__(self, responses: Any) -> None:
         self._responses = responses
-        self._flush_parent = flush_parent
         children = list(responses.child_streams)
         self._answers = _selected_child(children, ROLE_ANSWERS)
         self._embedded = _selected_child(children, ROLE_EMBEDDED_DATA)
@@ -63,6 +64,18 @@ class ResponseChildren:
             if child is not None:
                 child.write_schema()
 
+    @contextmanager
+    def counting(self, context: Mapping[str, Any]) -> Iterator[None]:
+        """Count the rows written for one survey (the ``record_count`` metric of each selected child)."""
+        children = [child for child in (self._answers, self._embedded) if child is not None]
+        for child in children:
+            child.start_counting(context)
+        try:
+            yield
+        finally:
+            for child in children:
+                child.stop_counting()
+
     def write(self, record: Mapping[str, Any]) -> None:
         """The rows of one ``responses`` record, written before the record itself."""
         if not self.active:
@@ -77,7 +90,6 @@ class ResponseChildren:
                 record["response_id"], values, record.get("last_modified_date")
             )
             if embedded:
-                self._flush_parent()
                 self._embedded.write_rows(embedded)
             return
         answers, embedded = column_map.decompose(
@@ -87,7 +99,6 @@ class ResponseChildren:
             record.get("displayed_fields"),
             record.get("last_modified_date"),
         )
-        self._flush_parent()  # the records of earlier responses, still buffered, go first
         self._answers.write_rows(answers)
         if self._embedded is not None:
             self._embedded.write_rows(embedded)

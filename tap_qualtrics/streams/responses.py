@@ -37,7 +37,6 @@ from tap_qualtrics.exports.engine import (
     SplittableExportError,
     read_export_file,
 )
-from tap_qualtrics.output import LeanRecordWriter, sdk_path_is_identity
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.response_children import ResponseChildren
 from tap_qualtrics.streams.account import to_timestamp
@@ -111,7 +110,6 @@ class ResponsesStream(QualtricsStream):
         self._created: dict[str, str] = {}
         #: surveys without a bookmark yet: their first export is checked against max_responses_per_export
         self._first_syncs: set[str] = set()
-        self._lean_writer: LeanRecordWriter | None | bool = False  # False: not decided yet
         self._children: ResponseChildren | None = None
 
     @property
@@ -156,7 +154,8 @@ class ResponsesStream(QualtricsStream):
         self._note_first_sync(context)
         self._prefetch_after(context, pipeline)
         try:
-            yield from self._window_records(pipeline, context, start, end)
+            with self._response_children().counting(context):
+                yield from self._window_records(pipeline, context, start, end)
         except QualtricsAuthError:
             pipeline.close()
             raise  # the credentials are refused: no other survey can succeed either
@@ -324,7 +323,7 @@ class ResponsesStream(QualtricsStream):
 
     def _response_children(self) -> ResponseChildren:
         if self._children is None:
-            self._children = ResponseChildren(self, flush_parent=self._flush_records)
+            self._children = ResponseChildren(self)
         return self._children
 
     @override
@@ -335,33 +334,14 @@ class ResponsesStream(QualtricsStream):
 
     @override
     def _write_record_message(self, record: Record) -> None:
-        """Records are built JSON-ready in schema order: serialize them directly when the SDK would not change them."""
-        writer = self._lean_writer
-        if writer is False:
-            writer = self._lean_writer = (
-                LeanRecordWriter(self.name, self._stream_version) if sdk_path_is_identity(self) else None
-            )
+        """The tap's one record-writing seam: records are built JSON-ready in schema order, so they go to the
+        tap's writer directly when the SDK's record path would not change them (:mod:`tap_qualtrics.output`)."""
+        writer = self.record_writer
         if writer is None:
             super()._write_record_message(record)
             return
-        writer.write(record)
+        writer.write_records(self.name, (record,), self._stream_version)
         self.state_manager.is_flushed = False
-
-    def _flush_records(self) -> None:
-        if isinstance(self._lean_writer, LeanRecordWriter):
-            self._lean_writer.flush()
-
-    @override
-    def _write_state_message(self) -> None:
-        self._flush_records()  # a STATE never overtakes the records it covers
-        super()._write_state_message()
-
-    @override
-    def sync(self, context: Context | None = None) -> None:
-        try:
-            super().sync(context)
-        finally:
-            self._flush_records()
 
     def _complete_window(self, context: Context, end: str) -> None:
         """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""
