@@ -17,7 +17,7 @@ import requests
 from singer_sdk.authenticators import APIKeyAuthenticator, OAuthAuthenticator
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.http.errors import QualtricsAuthError, describe_redirect, qualtrics_error_detail
+from tap_qualtrics.http.errors import QualtricsAuthError, describe_redirect, describe_token_failure
 from tap_qualtrics.http.retry import RetryPolicy
 from tap_qualtrics.settings import Settings
 
@@ -155,26 +155,9 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
                 if response.status_code not in RETRIABLE_TOKEN_STATUSES or (
                     attempt == self._retry_policy.max_attempts
                 ):
-                    raise QualtricsAuthError(_token_failure_sentence(response), status=response.status_code)
+                    raise QualtricsAuthError(describe_token_failure(response), status=response.status_code)
             time.sleep(self._retry_policy.wait_seconds(attempt, response))
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _token_failure_sentence(response: requests.Response) -> str:
-    code, message = qualtrics_error_detail(response)
-    detail = ": ".join(part for part in (code, message and message.rstrip(".")) if part)
-    detail = f" ({detail})" if detail else ""
-    if response.status_code == 401:
-        return (
-            f"Qualtrics rejected the OAuth client credentials{detail} — check client_id, client_secret "
-            "and data_center."
-        )
-    if code == "invalid_scope":
-        return (
-            f"Qualtrics refused the requested OAuth scopes{detail} — grant them to the OAuth client or "
-            "set oauth_scopes."
-        )
-    return f"Qualtrics refused the OAuth token request with HTTP {response.status_code}{detail}."
 
 
 def _utc_now() -> datetime.datetime:

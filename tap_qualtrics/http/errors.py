@@ -66,9 +66,22 @@ def endpoint_of(response: requests.Response) -> str:
     return f"{method} {urlsplit(response.url).path or '/'}"
 
 
-def _in_parentheses(code: str | None, message: str | None) -> str:
+def in_parentheses(code: str | None, message: str | None) -> str:
+    """`` (errorCode: errorMessage)`` for the end of a sentence; ``""`` without either."""
     parts = [part for part in (code, message.rstrip(".") if message else None) if part]
     return f" ({': '.join(parts)})" if parts else ""
+
+
+def error_reason(error: BaseException) -> str:
+    """Why something failed, for a log line or the run's report: the sentence of an error the tap
+    raises; only the type of a failure to reach Qualtrics (its text can hold URLs); type and text
+    otherwise."""
+    text = str(error).strip()
+    if type(error).__module__.startswith("tap_qualtrics"):
+        return text or type(error).__name__
+    if isinstance(error, requests.RequestException):
+        return f"could not reach Qualtrics ({type(error).__name__})"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def describe_redirect(response: requests.Response) -> str:
@@ -91,13 +104,13 @@ def describe_failure(response: requests.Response, *, uses_oauth: bool) -> str:
     if status == HTTPStatus.UNAUTHORIZED:
         if uses_oauth:
             return (
-                f"Qualtrics rejected the OAuth access token{_in_parentheses(code, None)} on {endpoint} — "
+                f"Qualtrics rejected the OAuth access token{in_parentheses(code, None)} on {endpoint} — "
                 "check client_id, client_secret and data_center (an OAuth token only works at the data "
                 "center that issued it)."
             )
-        code_part = _in_parentheses(code, None)
+        code_part = in_parentheses(code, None)
         return f"Qualtrics rejected the API token{code_part} — check api_token and data_center."
-    detail = _in_parentheses(code, message)
+    detail = in_parentheses(code, message)
     if status == HTTPStatus.FORBIDDEN:
         hint = "the OAuth client's scopes" if uses_oauth else "the permissions of the API token's user"
         return f"Qualtrics refused {endpoint} with HTTP 403{detail} — check {hint}."
@@ -107,3 +120,20 @@ def describe_failure(response: requests.Response, *, uses_oauth: bool) -> str:
             "with these credentials."
         )
     return f"Qualtrics answered {endpoint} with HTTP {status}{detail}."
+
+
+def describe_token_failure(response: requests.Response) -> str:
+    """One sentence for a refused OAuth token request, with the endpoint's error code and description."""
+    code, message = qualtrics_error_detail(response)
+    detail = in_parentheses(code, message)
+    if response.status_code == HTTPStatus.UNAUTHORIZED:
+        return (
+            f"Qualtrics rejected the OAuth client credentials{detail} — check client_id, client_secret "
+            "and data_center."
+        )
+    if code == "invalid_scope":
+        return (
+            f"Qualtrics refused the requested OAuth scopes{detail} — grant them to the OAuth client or "
+            "set oauth_scopes."
+        )
+    return f"Qualtrics refused the OAuth token request with HTTP {response.status_code}{detail}."

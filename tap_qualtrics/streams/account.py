@@ -27,6 +27,8 @@ from tap_qualtrics.http.errors import (
     QualtricsAPIError,
     QualtricsAuthError,
     endpoint_of,
+    error_reason,
+    in_parentheses,
     qualtrics_error_detail,
 )
 from tap_qualtrics.model.text import snake_case
@@ -180,10 +182,7 @@ class AccountStream(QualtricsStream):
 
     def _refusal(self, response: requests.Response) -> PermissionRefused:
         code, message = qualtrics_error_detail(response)
-        detail = ": ".join(
-            part for part in (code, message.rstrip(".") if message else None) if part
-        )
-        detail = f" ({detail})" if detail else ""
+        detail = in_parentheses(code, message)
         needed = permission_for(response.url)
         scope, permission = needed if needed else (None, "read this endpoint")
         if self.run.settings.uses_oauth:
@@ -229,7 +228,7 @@ class AccountStream(QualtricsStream):
     def record_failure(self, what: str, error: Exception) -> None:
         """Log and record that the stream was not synced; ``what`` says which part ("for directory
         POOL_x"; "" for the whole stream)."""
-        reason = self.run.redact(_reason(error))
+        reason = self.run.redact(error_reason(error))
         where = f" {what}" if what else ""
         if isinstance(error, PermissionRefused):
             if self._refusal_recorded:
@@ -259,15 +258,6 @@ class AccountStream(QualtricsStream):
         return "for " + ", ".join(
             f"{key.removesuffix('_id').replace('_', ' ')} {value}" for key, value in context.items()
         )
-
-
-def _reason(error: Exception) -> str:
-    text = str(error).strip()
-    if type(error).__module__.startswith("tap_qualtrics"):
-        return text or type(error).__name__
-    if isinstance(error, requests.RequestException):
-        return f"could not reach Qualtrics ({type(error).__name__})"
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class ListStream(AccountStream):
