@@ -26,6 +26,7 @@ from tap_qualtrics._compat import override
 from tap_qualtrics.http.errors import QualtricsAPIError
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.account import AccountStream, ListStream, record_from
+from tap_qualtrics.streams.windowed import WindowedStream
 from tap_qualtrics.model.timestamps import UTC, format_timestamp, parse_timestamp
 
 #: Qualtrics refuses to page contact search beyond this many results (HTTP 400).
@@ -87,7 +88,7 @@ class DirectoriesStream(ListStream):
         return record_from(row, self.schema["properties"], {"directoryId": "directory_id"})
 
 
-class ContactsStream(DirectoryPartitioned):
+class ContactsStream(WindowedStream, DirectoryPartitioned):
     """Directory contacts with their dates and embedded data, incremental per directory."""
 
     name = "contacts"
@@ -99,26 +100,8 @@ class ContactsStream(DirectoryPartitioned):
     def required_scopes(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("read:directory_contacts", *self.directory_scopes())
 
-    @property
     @override
-    def is_sorted(self) -> bool:
-        """Each window is sorted before it is emitted: the bookmark follows the records."""
-        return True
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        if not context:
-            return
-        directory_id = context["directory_id"]
-        start = self.stored_bookmark(context)
-        end = self.run.export_window_end
-        if start is not None and start >= end:
-            return
-        yield from self.guarded(
-            self._directory_records(context, start, end), context, f"for directory {directory_id}"
-        )
-
-    def _directory_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
+    def window_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
         directory_id = context["directory_id"]
         pending = [(start, end)]
         while pending:
@@ -144,13 +127,7 @@ class ContactsStream(DirectoryPartitioned):
                 continue
             records.sort(key=lambda r: (r["last_modified"] or "", r["contact_id"]))
             yield from records
-            self._finish_window(context, high)
-
-    def _finish_window(self, context: Context, window_end: str) -> None:
-        """Every contact modified before ``window_end`` was emitted: the bookmark moves there."""
-        state = self.get_context_state(context)
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = window_end
+            self.finish_window(context, high)
 
     def _search_window(self, directory_id: str, low: str | None, high: str) -> list[Record] | None:
         """The contacts modified in ``[low, high)``, or ``None`` if search cannot page through them."""

@@ -24,6 +24,7 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.account import AccountStream, record_from
+from tap_qualtrics.streams.windowed import WindowedStream
 
 
 class SurveyPartitioned(AccountStream):
@@ -52,7 +53,7 @@ class SurveyPartitioned(AccountStream):
                 yield element
 
 
-class DistributionsStream(SurveyPartitioned):
+class DistributionsStream(WindowedStream, SurveyPartitioned):
     """Email distributions of each selected survey, stats and headers as objects; incremental."""
 
     name = "distributions"
@@ -60,26 +61,8 @@ class DistributionsStream(SurveyPartitioned):
     replication_key = "modified_date"
     schema = StreamSchema(SCHEMAS)
 
-    @property
     @override
-    def is_sorted(self) -> bool:
-        """Each survey's distributions are sorted before they are emitted."""
-        return True
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        if not context:
-            return
-        survey_id = context["survey_id"]
-        start = self.stored_bookmark(context)
-        end = self.run.export_window_end
-        if start is not None and start >= end:
-            return
-        yield from self.guarded(
-            self._survey_records(context, start, end), context, f"for survey {survey_id}"
-        )
-
-    def _survey_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
+    def window_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
         survey_id = context["survey_id"]
         properties = self.schema["properties"]
         records = []
@@ -90,9 +73,7 @@ class DistributionsStream(SurveyPartitioned):
                 records.append(record)
         records.sort(key=lambda r: (r["modified_date"] or "", r["distribution_id"]))
         yield from records
-        state = self.get_context_state(context)
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = end
+        self.finish_window(context, end)
 
 
 def distribution_record(
