@@ -8,6 +8,7 @@ including the export engine's polls and downloads.
 from __future__ import annotations
 
 import itertools
+from functools import cached_property
 import random
 from collections.abc import Callable, Generator, Iterator, Mapping
 from http import HTTPStatus
@@ -36,6 +37,7 @@ from tap_qualtrics.http.errors import (
 from tap_qualtrics.http.rate_budget import RateBudget, buckets_for
 from tap_qualtrics.http.retry import RetryPolicy
 from tap_qualtrics.model.timestamps import normalize_or_none, normalize_timestamp
+from tap_qualtrics.output import TapMessageWriter, sdk_path_is_identity
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -90,6 +92,13 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         adapter = BudgetedAdapter(lambda: run.rate_budget, pool_maxsize=CONNECTION_POOL_SIZE)
         self.requests_session.mount("http://", adapter)
         self.requests_session.mount("https://", adapter)
+
+    @cached_property
+    def record_writer(self) -> TapMessageWriter | None:
+        """The tap's writer, when this stream's records (built to its schema) can skip the SDK's record path:
+        no stream map, no flattening, no deselected property (:mod:`tap_qualtrics.output`)."""
+        writer = self.run.writer
+        return writer if writer is not None and sdk_path_is_identity(self) else None
 
     # -- where and how to ask -------------------------------------------------------------------------
 
