@@ -36,7 +36,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 YEAR_MS = 365 * 24 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
 
-# metadata keys of JSON exports, in export order (surveyMetadataIds accepts these)
+# metadata keys of JSON exports, in the order of real exports (tests/real/fixtures); the one list: exports.py
+# accepts these in surveyMetadataIds
 METADATA_IDS = (
     "startDate",
     "endDate",

@@ -61,6 +61,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from qualtrics_sandbox.data import METADATA_IDS  # the metadata keys a response renders, in export order
+
 UTC = timezone.utc
 RETENTION = timedelta(days=7)
 MAX_RID = "\U0010ffff"
@@ -81,24 +83,6 @@ JSON_FORBIDDEN = (
     "timeZone",
     "newlineReplacement",
     "breakoutSets",
-)
-METADATA_IDS = (
-    "startDate",
-    "endDate",
-    "status",
-    "ipAddress",
-    "progress",
-    "duration",
-    "finished",
-    "recordedDate",
-    "_recordId",
-    "locationLatitude",
-    "locationLongitude",
-    "recipientLastName",
-    "recipientFirstName",
-    "recipientEmail",
-    "externalDataReference",
-    "distributionChannel",
 )
 OPTION_TYPES: dict[str, str] = {
     "format": "str",
