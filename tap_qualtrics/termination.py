@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-class TerminationRequested(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+class TerminationRequested(BaseException):  # a signal, like KeyboardInterrupt
     """SIGTERM or SIGINT arrived: unwinds the sync past every per-survey ``except Exception``."""
 
     def __init__(self, signum: int) -> None:

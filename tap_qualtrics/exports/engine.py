@@ -96,7 +96,8 @@ class ExportWindow:
 
 
 class ResponseExporter:
-    """Runs one survey's export at a time and yields its responses as dicts."""
+    """Runs one survey's export: requests it, waits for it and downloads the file (read it with
+    :func:`read_export_file`)."""
 
     def __init__(
         self,
@@ -110,11 +111,6 @@ class ResponseExporter:
         self._timing = timing
         self._sleep = sleep
         self._clock = clock
-
-    def export(self, survey_id: str, window: ExportWindow) -> Iterator[dict[str, Any]]:
-        """Yield every response of ``survey_id`` in ``window``, sorted by last-modified date."""
-        with self.fetch(survey_id, window) as spool:
-            yield from read_export_file(spool)
 
     def fetch(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
         """Start, wait for and download one export; returns the file rewound (the caller closes it).

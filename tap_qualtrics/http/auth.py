@@ -57,7 +57,6 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         self._lock = threading.RLock()
         self._refresh_is_after_rejection = False
         self._token_from_rejection: str | None = None
-        self.token_requests = 0
 
     @property
     @override
@@ -133,7 +132,6 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
 
     def _post_token_request(self) -> requests.Response:
         for attempt in range(1, self._retry_policy.max_attempts + 1):
-            self.token_requests += 1
             response: requests.Response | None = None
             try:
                 response = self._token_session.post(

@@ -70,6 +70,12 @@ def _exporter(
     )
 
 
+def _export(exporter: ResponseExporter, survey_id: str, window: ExportWindow) -> list[dict[str, Any]]:
+    """The tap's path: fetch the export file, then read it."""
+    with exporter.fetch(survey_id, window) as spool:
+        return list(read_export_file(spool))
+
+
 def test_polls_with_growing_intervals_then_downloads() -> None:
     in_progress = {"status": "inProgress", "percentComplete": 50.0}
     transport = FakeTransport(
@@ -78,7 +84,7 @@ def test_polls_with_growing_intervals_then_downloads() -> None:
     )
     clock = FakeClock()
     window = ExportWindow("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z")
-    responses = list(_exporter(transport, clock).export("SV_1", window))
+    responses = _export(_exporter(transport, clock), "SV_1", window)
 
     assert [r["responseId"] for r in responses] == ["R_1", "R_2"]
     assert clock.sleeps == [1, 1.5, 2.25, 3.375]
@@ -100,14 +106,14 @@ def test_failed_status_raises_an_error_shorter_windows_may_cure() -> None:
     """Qualtrics fails exports over 1.8 GB with no reason given: the caller may cut the window in two."""
     transport = FakeTransport([{"status": "failed", "fileId": None, "percentComplete": 100}])
     with pytest.raises(SplittableExportError, match="failed") as raised:
-        list(_exporter(transport, FakeClock()).export("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")))
+        _export(_exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
     assert raised.value.pieces == 2
 
 
 def test_complete_without_file_id_is_not_worth_splitting() -> None:
     transport = FakeTransport([{"status": "complete", "fileId": None}])
     with pytest.raises(ExportFailedError, match="without a fileId") as raised:
-        list(_exporter(transport, FakeClock()).export("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")))
+        _export(_exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
     assert not isinstance(raised.value, SplittableExportError)
 
 
@@ -115,10 +121,10 @@ def test_overall_timeout_raises_without_downloading() -> None:
     transport = FakeTransport([{"status": "inProgress"}] * 100)
     clock = FakeClock()
     with pytest.raises(ExportFailedError, match="export_timeout_seconds") as raised:
-        list(
-            _exporter(transport, clock, poll=10, timeout=60).export(
-                "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")
-            )
+        _export(
+            _exporter(transport, clock, poll=10, timeout=60),
+            "SV_1",
+            ExportWindow(None, "2024-02-01T00:00:00Z"),
         )
     assert not isinstance(raised.value, SplittableExportError)  # a shorter window would wait as long
     assert clock.now <= 60
@@ -136,7 +142,7 @@ def test_poll_errors_stop_polling() -> None:
 
     transport = GoneTransport([])
     with pytest.raises(RuntimeError):
-        list(_exporter(transport, FakeClock()).export("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")))
+        _export(_exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
 
 
 def test_reads_raw_ndjson_when_not_compressed() -> None:
@@ -157,7 +163,6 @@ def test_spool_is_a_removed_temporary_file(tmp_path: Any, monkeypatch: pytest.Mo
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     transport = FakeTransport([{"status": "complete", "fileId": "F-def"}], _zip({"s.ndjson": NDJSON}))
     exporter = _exporter(transport, FakeClock())
-    iterator = exporter.export("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
-    next(iterator)
-    assert list(tmp_path.iterdir()) == []  # unlinked at once (TemporaryFile), never in the CWD
-    iterator.close()
+    with exporter.fetch("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")) as spool:
+        next(read_export_file(spool))
+        assert list(tmp_path.iterdir()) == []  # unlinked at once (TemporaryFile), never in the CWD

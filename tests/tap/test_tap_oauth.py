@@ -74,7 +74,7 @@ def test_a_fresh_token_rejected_again_is_not_refreshed_again() -> None:
         assert not authenticator.forget_rejected_token(replacement)  # the fresh token failed too: give up
         authenticator.note_accepted(replacement)  # ...unless it worked in between
         assert authenticator.forget_rejected_token(replacement)
-        assert authenticator.token_requests == 2
+        assert handle.stats()["oauth_token_requests"] == 2
 
 
 def test_bad_client_secret_is_one_clear_sentence(run_tap: Callable[..., TapRun]) -> None:
