@@ -14,7 +14,7 @@ from __future__ import annotations
 import pendulum
 
 from tap_qualtrics.exports.engine import ExportWindow
-from tap_qualtrics.model.timestamps import api_timestamp
+from tap_qualtrics.model.timestamps import api_timestamp, pendulum_datetime
 
 #: Windows shorter than this are not cut: no survey writes 1.8 GB of responses in a minute, so an export of
 #: such a window that fails has another cause, and cutting on would only repeat it.
@@ -29,7 +29,7 @@ def split_window(window: ExportWindow, pieces: int, earliest: str | None = None)
     Returns ``[window]`` when it is too short to cut (under two :data:`MIN_WINDOW_SECONDS`).
     """
     lower = _lower_bound(window, earliest)
-    upper = pendulum.parse(window.end)
+    upper = pendulum_datetime(window.end)
     seconds = int((upper - lower).total_seconds())
     count = min(max(pieces, 1), seconds // MIN_WINDOW_SECONDS)
     if count < 2:  # noqa: PLR2004 - one piece is the window itself
@@ -43,11 +43,11 @@ def split_window(window: ExportWindow, pieces: int, earliest: str | None = None)
 def _lower_bound(window: ExportWindow, earliest: str | None) -> pendulum.DateTime:
     """Where the cuts start: the window's own start, else the survey's creation, else a fixed past date."""
     if window.start is not None:
-        return pendulum.parse(window.start)
-    upper = pendulum.parse(window.end)
+        return pendulum_datetime(window.start)
+    upper = pendulum_datetime(window.end)
     for candidate in (earliest, FALLBACK_EARLIEST):
         if candidate:
-            moment = pendulum.parse(api_timestamp(candidate))  # whole seconds, UTC
+            moment = pendulum_datetime(api_timestamp(candidate))  # whole seconds, UTC
             if moment < upper:
                 return moment
     return upper

@@ -105,6 +105,9 @@ _RANK_KEY = re.compile(r"^G(?P<group>\d+)_(?P<choice>x?\d+)_RANK$")
 _GROUP_KEY = re.compile(r"^(?P<group>\d+)_GROUP$")
 _CARRIED = re.compile(r"^x\d+$")
 _NUMERIC_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?\Z")
+#: what ``ColumnMap.decompose`` does with one key: a mode (``_SKIP``, ``_EMBED``, ``_ORDER``, ``_ANSWER``)
+#: first, then what that mode needs (see ``ColumnMap._plan``)
+Plan = tuple[Any, ...]
 _JSON = msgspec.json.Encoder(decimal_format="number")  # lists and objects as text; exact numbers stay numbers
 _MAX_RULE_COLUMNS = 10_000  # keys resolved at run time that are remembered per survey
 
@@ -123,7 +126,7 @@ class ColumnMap:
         for column in columns:
             self.columns.setdefault(column.column, column)
         self._units = units
-        self._plans: dict[str, tuple] = {
+        self._plans: dict[str, Plan] = {
             key: self._plan(column) for key, column in self.columns.items()
         }
         #: keys met in responses that the map did not list, resolved by rule (docs/answer-model.md)
@@ -328,7 +331,7 @@ class ColumnMap:
 
     # -- plans ------------------------------------------------------------------------------------------
 
-    def _plan_by_rule(self, key: str) -> tuple:
+    def _plan_by_rule(self, key: str) -> Plan:
         column = _resolve_by_rule(key, self._units)
         plan = self._plan(column)
         if len(self.rule_columns) < _MAX_RULE_COLUMNS:
@@ -336,7 +339,7 @@ class ColumnMap:
             self._plans[key] = plan
         return plan
 
-    def _plan(self, column: ExportColumn) -> tuple:
+    def _plan(self, column: ExportColumn) -> Plan:
         """What ``decompose`` needs per key: mode, the column's structure, hash input, how to read values."""
         if column.kind == KIND_METADATA:
             return (_SKIP,)
@@ -520,7 +523,7 @@ def _from_map_entry(
         key = f"{qid}_{choice_id}_TEXT"
     elif remainder == "_NPS_GROUP":
         key, kind = f"{qid}_NPS_GROUP", KIND_NPS_GROUP
-    elif grouped:  # pick-group-rank: the items put in group g
+    elif grouped and remainder:  # pick-group-rank: the items put in group g
         key, sub_question_id = f"{qid}{remainder}", remainder[1:].split("_", 1)[0]
     elif qtype in TEXT_QUESTION_TYPES:
         key = f"{qid}_TEXT"
@@ -670,13 +673,13 @@ def _number(value: Any) -> int | float | Decimal | None:
     """The numeric copy: JSON numbers, and numbers written as plain decimal text (recodes)."""
     cls = value.__class__
     if cls is int:
-        return value
+        return int(value)
     if cls is float:
-        return value if math.isfinite(value) else None
+        return float(value) if math.isfinite(value) else None
     if cls is str:
         if _NUMERIC_TEXT.match(value) is None:
             return None
         return int(value) if "." not in value else float(value)
     if cls is Decimal:
-        return value if value.is_finite() else None
+        return Decimal(value) if value.is_finite() else None
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import decimal
 import math
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -65,3 +66,9 @@ def to_text(value: Any) -> str | None:
         return None
     text = str(value)
     return text if text != "" else None
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """Objects pass; anything else (``None``, the empty list Qualtrics sends for an empty object) reads as
+    an empty object."""
+    return value if isinstance(value, Mapping) else {}

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tap_qualtrics.model.coerce import as_mapping
 from tap_qualtrics.model.structure import (
     SIDE_BY_SIDE,
     TRASH_BLOCK_TYPE,
@@ -343,7 +344,7 @@ def _group_count(question: Mapping[str, Any]) -> int:
     groups = question.get("Groups")
     number = question.get("NumberOfGroups")
     try:
-        return int(number)
+        return int(number if number is not None else "")
     except (TypeError, ValueError):
         return len(groups) if isinstance(groups, (list, Mapping)) else 1
 
@@ -429,12 +430,12 @@ def _blocks_in_export_order(
 def _loop_iterations(block: Mapping[str, Any], questions: Mapping[str, Any]) -> list[str]:
     """Loop & Merge iteration IDs: the source question's choices for a loop over a question, else the
     static loop's rows."""
-    options = block.get("Options") if isinstance(block.get("Options"), Mapping) else {}
+    options = as_mapping(block.get("Options"))
     looping = options.get("Looping")
     if looping in (None, "", "None", False):
         return []
     loop_options = (
-        options.get("LoopingOptions") if isinstance(options.get("LoopingOptions"), Mapping) else {}
+        as_mapping(options.get("LoopingOptions"))
     )
     if looping == "Question":
         source = questions.get(str(loop_options.get("QID") or ""))

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tap_qualtrics.model.coerce import as_mapping
 from tap_qualtrics.model.text import html_to_text
 
 SIDE_BY_SIDE = "SBS"
@@ -107,8 +108,8 @@ def _add_question(units: dict[str, Unit], qid: str, question: Mapping[str, Any],
     units[qid] = _unit(qid, qid, None, question, old, old.get("choices"), old.get("subQuestions"))
     if question.get("QuestionType") != SIDE_BY_SIDE:
         return
-    old_columns = old.get("columns") if isinstance(old.get("columns"), Mapping) else {}
-    for column_key, column in _mapping(question.get("AdditionalQuestions")).items():
+    old_columns = as_mapping(old.get("columns"))
+    for column_key, column in as_mapping(question.get("AdditionalQuestions")).items():
         if not isinstance(column, Mapping):
             continue
         column_id = str(column.get("SubQuestionID") or column_key)
@@ -128,7 +129,7 @@ def _add_question(units: dict[str, Unit], qid: str, question: Mapping[str, Any],
 
 def _definition_from_legacy(qid: str, old: Mapping[str, Any]) -> dict[str, Any]:
     """A legacy question in the definition's shape (what :func:`_unit` reads), orders unknown."""
-    kind = old.get("questionType") if isinstance(old.get("questionType"), Mapping) else {}
+    kind = as_mapping(old.get("questionType"))
     choices = _legacy_as_definition_choices(old.get("choices"))
     rows = _legacy_as_definition_choices(old.get("subQuestions"))
     question: dict[str, Any] = {
@@ -142,7 +143,7 @@ def _definition_from_legacy(qid: str, old: Mapping[str, Any]) -> dict[str, Any]:
     }
     if kind.get("type") == SIDE_BY_SIDE:
         question["Choices"] = rows
-        columns = old.get("columns") if isinstance(old.get("columns"), Mapping) else {}
+        columns = as_mapping(old.get("columns"))
         question["AdditionalQuestions"] = {}
         for k, column in columns.items():
             if isinstance(column, Mapping):
@@ -161,7 +162,7 @@ def _definition_from_legacy(qid: str, old: Mapping[str, Any]) -> dict[str, Any]:
 def _legacy_as_definition_choices(items: Any) -> dict[str, Any]:
     return {
         str(cid): {"Display": item.get("choiceText"), "TextEntry": bool(item.get("textEntry"))}
-        for cid, item in _mapping(items).items()
+        for cid, item in as_mapping(items).items()
         if isinstance(item, Mapping)
     }
 
@@ -176,15 +177,15 @@ def _unit(
     legacy_rows: Any,
 ) -> Unit:
     legacy_type = (
-        legacy.get("questionType") if isinstance(legacy.get("questionType"), Mapping) else {}
+        as_mapping(legacy.get("questionType"))
     )
-    variable_names = _mapping(question.get("VariableNaming"))
-    recodes = _mapping(question.get("RecodeValues"))
+    variable_names = as_mapping(question.get("VariableNaming"))
+    recodes = as_mapping(question.get("RecodeValues"))
     choices: tuple[Choice, ...] = ()
     rows: tuple[Choice, ...] = ()
     if question.get("QuestionType") == SIDE_BY_SIDE:  # the columns carry the choices
         rows = _choices(question.get("Choices"), question.get("ChoiceOrder"), {}, {}, legacy_rows)
-    elif _mapping(question.get("Answers")):  # two-dimensional: rows x scale points
+    elif as_mapping(question.get("Answers")):  # two-dimensional: rows x scale points
         choices = _choices(
             question.get("Answers"),
             question.get("AnswerOrder"),
@@ -227,8 +228,8 @@ def _choices(
     legacy: Any,
 ) -> tuple[Choice, ...]:
     """Choices in display order (``ChoiceOrder``/``AnswerOrder``), then any the order does not list."""
-    items = _mapping(items)
-    legacy = _mapping(legacy)
+    items = as_mapping(items)
+    legacy = as_mapping(legacy)
     positions = {cid: n for n, cid in enumerate(dict.fromkeys(id_list(order) or []), start=1)}
     ids = [cid for cid in positions if cid in items] + [
         str(cid) for cid in items if str(cid) not in positions
@@ -439,10 +440,9 @@ def block_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[dic
         if not block.get("ID"):
             continue
         block_id = str(block["ID"])
-        options = _mapping(block.get("Options"))
-        elements = (
-            block.get("BlockElements") if isinstance(block.get("BlockElements"), list) else []
-        )
+        options = as_mapping(block.get("Options"))
+        listed = block.get("BlockElements")
+        elements: list[Any] = listed if isinstance(listed, list) else []
         looping = options.get("Looping")
         yield {
             "survey_id": survey_id,
@@ -508,12 +508,6 @@ def _object(value: Any) -> dict[str, Any] | None:
         return dict(value)
     return None
 
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    """Objects pass (keys as text); Qualtrics sometimes sends ``[]`` for an empty object."""
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items()}
-    return {}
 
 
 def _text_or_none(value: Any) -> str | None:

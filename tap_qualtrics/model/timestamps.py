@@ -35,15 +35,21 @@ def parse_timestamp(value: str | datetime.datetime) -> datetime.datetime:
         try:
             parsed = datetime.datetime.fromisoformat(text)
         except ValueError:
-            try:
-                parsed = pendulum.parse(text)  # e.g. "2020-04-08 20:25:50", "2020-W15"
-            except (ValueError, ParserError) as error:
-                raise InvalidTimestampError(f"{value!r} is not an ISO-8601 timestamp") from error
-            if not isinstance(parsed, datetime.datetime):
-                raise InvalidTimestampError(f"{value!r} is not an ISO-8601 timestamp") from None
+            parsed = pendulum_datetime(text)  # e.g. "2020-04-08 20:25:50", "2020-W15"
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def pendulum_datetime(text: str) -> pendulum.DateTime:
+    """``text`` as a pendulum date-time; a date, time or duration alone (which pendulum also reads) is refused."""
+    try:
+        parsed = pendulum.parse(text)
+    except (ValueError, ParserError) as error:
+        raise InvalidTimestampError(f"{text!r} is not an ISO-8601 timestamp") from error
+    if not isinstance(parsed, pendulum.DateTime):
+        raise InvalidTimestampError(f"{text!r} is not an ISO-8601 timestamp")
+    return parsed
 
 
 def format_timestamp(moment: datetime.datetime) -> str:

@@ -7,7 +7,7 @@ parent hands over the definition it already fetched; it is stripped from the con
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from singer_sdk import StreamSchema
@@ -33,7 +33,7 @@ class QuestionsStream(QualtricsStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._handed_over_definition: dict[str, Any] | None = None
+        self._handed_over_definition: Mapping[str, Any] | None = None
 
     @override
     def preprocess_context(self, context: Context) -> Context:
@@ -48,7 +48,6 @@ class QuestionsStream(QualtricsStream):
         if not context:
             return
         survey_id = context["survey_id"]
-        definition, self._handed_over_definition = self._handed_over_definition, None
-        if definition is None:
-            definition = self.request_result("GET", f"/survey-definitions/{survey_id}")
+        handed_over, self._handed_over_definition = self._handed_over_definition, None
+        definition = handed_over or self.request_result("GET", f"/survey-definitions/{survey_id}")
         yield from question_records(survey_id, definition)

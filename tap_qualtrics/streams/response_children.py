@@ -123,7 +123,8 @@ class ResponseChildren:
         if column_map is None or self._answers is None:
             return
         reported = self._reported.setdefault(survey_id, set())
-        unknown, by_rule = [], []
+        unknown: list[str] = []
+        by_rule: list[str] = []
         for key, column in column_map.rule_columns.items():
             if key in reported or column.kind in (KIND_METADATA, KIND_EMBEDDED_DATA):
                 continue

@@ -103,7 +103,7 @@ class ResponsesStream(QualtricsStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._partitions: list[dict] | None = None
+        self._partitions: list[dict[str, Any]] | None = None
         self._pipeline: ExportPipeline | None = None
         self._exporter: ResponseExporter | None = None
         #: survey ID -> creation date from the survey list (where shorter windows start cutting)
@@ -120,7 +120,7 @@ class ResponsesStream(QualtricsStream):
 
     @property
     @override
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, Any]] | None:
         """``{"survey_id": ...}`` for every selected survey of the live list (listed once per run)."""
         if self._partitions is None:
             self._partitions = [{"survey_id": survey_id} for survey_id in self._selected_survey_ids()]
