@@ -260,6 +260,34 @@ class AccountStream(QualtricsStream):
         )
 
 
+class PartitionedStream(AccountStream):
+    """One partition per ID that :meth:`partition_ids` gives, listed once per stream and run; a list
+    that cannot be read is recorded (see :meth:`record_failure`) and gives no partitions."""
+
+    #: the partitions' context key (``"survey_id"``)
+    partition_key: ClassVar[str]
+    #: what :meth:`partition_ids` reads, for the failure sentence (``"the survey list"``)
+    partition_source: ClassVar[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._partitions: list[dict] | None = None
+
+    @property
+    @override
+    def partitions(self) -> list[dict] | None:
+        if self._partitions is None:
+            ids = self.call_guarded(
+                f"({self.partition_source} could not be read)", self.partition_ids, []
+            )
+            self._partitions = [{self.partition_key: partition_id} for partition_id in ids]
+        return self._partitions
+
+    def partition_ids(self) -> list[str]:
+        """The IDs of this stream's partitions."""
+        raise NotImplementedError
+
+
 class ListStream(AccountStream):
     """A plain skipToken list (one request per page through the SDK), guarded against failures."""
 

@@ -25,7 +25,7 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.errors import QualtricsAPIError
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.account import AccountStream, ListStream, record_from
+from tap_qualtrics.streams.account import AccountStream, ListStream, PartitionedStream, record_from
 from tap_qualtrics.streams.windowed import WindowedStream
 from tap_qualtrics.model.timestamps import UTC, format_timestamp, parse_timestamp
 
@@ -49,22 +49,15 @@ def selected_directory_ids(stream: AccountStream) -> list[str]:
     )
 
 
-class DirectoryPartitioned(AccountStream):
+class DirectoryPartitioned(PartitionedStream):
     """One partition per selected directory (listed once per stream and run)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._partitions: list[dict] | None = None
+    partition_key = "directory_id"
+    partition_source = "the directory list"
 
-    @property
     @override
-    def partitions(self) -> list[dict] | None:
-        if self._partitions is None:
-            ids = self.call_guarded(
-                "(the directory list could not be read)", lambda: selected_directory_ids(self), []
-            )
-            self._partitions = [{"directory_id": directory_id} for directory_id in ids]
-        return self._partitions
+    def partition_ids(self) -> list[str]:
+        return selected_directory_ids(self)
 
     def directory_scopes(self) -> tuple[str, ...]:
         """``read:directories`` unless ``directory_ids`` spares listing the directories."""

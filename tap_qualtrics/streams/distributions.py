@@ -23,28 +23,20 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.account import AccountStream, record_from
+from tap_qualtrics.streams.account import PartitionedStream, record_from
 from tap_qualtrics.streams.windowed import WindowedStream
 
 
-class SurveyPartitioned(AccountStream):
+class SurveyPartitioned(PartitionedStream):
     """One partition per selected survey (the survey list is read once per stream and run)."""
 
     required_scopes: ClassVar[tuple[str, ...]] = ("read:surveys", "read:distributions")
+    partition_key = "survey_id"
+    partition_source = "the survey list"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._partitions: list[dict] | None = None
-
-    @property
     @override
-    def partitions(self) -> list[dict] | None:
-        if self._partitions is None:
-            ids = self.call_guarded(
-                "(the survey list could not be read)", lambda: list(self.selected_surveys()), []
-            )
-            self._partitions = [{"survey_id": survey_id} for survey_id in ids]
-        return self._partitions
+    def partition_ids(self) -> list[str]:
+        return list(self.selected_surveys())
 
     def distributions_of(self, survey_id: str) -> Iterator[Mapping[str, Any]]:
         """Every distribution of a survey (``GET /distributions?surveyId=``, paged)."""

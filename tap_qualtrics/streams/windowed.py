@@ -1,8 +1,9 @@
 """Account streams read window by window: incremental per partition without a modified-since filter.
 
-A partition's window is ``[bookmark, run start - export_safety_lag_seconds)`` (the whole past on a first
-sync). A stream reads the window (or consecutive parts of it), sorts each part before emitting it and
-then moves the bookmark to the part's end, so an interrupted run resumes at the last finished part.
+A partition's window is ``[bookmark, run start - export_safety_lag_seconds)`` (the whole past on a
+first sync). A stream reads the window (or consecutive parts of it), sorts each part before emitting
+it and then moves the bookmark to the part's end, so an interrupted run resumes at the last finished
+part.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from tap_qualtrics.streams.account import AccountStream
 
 
 class WindowedStream(AccountStream):
-    """Base of ``contacts`` and ``distributions``: :meth:`window_records` reads one partition's window,
-    failures end that partition only."""
+    """Base of ``contacts`` and ``distributions``: :meth:`window_records` reads one partition's
+    window; a failure ends that partition only."""
 
     @property
     @override
@@ -38,8 +39,8 @@ class WindowedStream(AccountStream):
         )
 
     def window_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
-        """The partition's records modified in ``[start, end)``, sorted, calling :meth:`finish_window`
-        after each part."""
+        """The partition's records modified in ``[start, end)``, sorted, calling
+        :meth:`finish_window` after each part."""
         raise NotImplementedError
 
     def finish_window(self, context: Context, window_end: str) -> None:
