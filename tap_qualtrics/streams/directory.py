@@ -49,6 +49,11 @@ def selected_directory_ids(stream: AccountStream) -> list[str]:
     )
 
 
+def directory_list_scopes(stream: AccountStream) -> tuple[str, ...]:
+    """``read:directories`` unless ``directory_ids`` spares listing the directories."""
+    return () if stream.run.settings.directory_ids is not None else ("read:directories",)
+
+
 class DirectoryPartitioned(PartitionedStream):
     """One partition per selected directory (listed once per stream and run)."""
 
@@ -58,10 +63,6 @@ class DirectoryPartitioned(PartitionedStream):
     @override
     def partition_ids(self) -> list[str]:
         return selected_directory_ids(self)
-
-    def directory_scopes(self) -> tuple[str, ...]:
-        """``read:directories`` unless ``directory_ids`` spares listing the directories."""
-        return () if self.run.settings.directory_ids is not None else ("read:directories",)
 
 
 class DirectoriesStream(ListStream):
@@ -91,7 +92,7 @@ class ContactsStream(WindowedStream, DirectoryPartitioned):
 
     @property
     def required_scopes(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("read:directory_contacts", *self.directory_scopes())
+        return ("read:directory_contacts", *directory_list_scopes(self))
 
     @override
     def window_records(self, context: Context, start: str | None, end: str) -> Iterator[Record]:
@@ -232,7 +233,7 @@ class MailingListsStream(DirectoryPartitioned, ListStream):
 
     @property
     def required_scopes(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("read:mailing_lists", *self.directory_scopes())
+        return ("read:mailing_lists", *directory_list_scopes(self))
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -272,8 +273,7 @@ class MailingListContactsStream(ListStream):
 
     @property
     def required_scopes(self) -> tuple[str, ...]:  # type: ignore[override]
-        directories = () if self.run.settings.directory_ids is not None else ("read:directories",)
-        return ("read:mailing_list_contacts", "read:mailing_lists", *directories)
+        return ("read:mailing_list_contacts", "read:mailing_lists", *directory_list_scopes(self))
 
     @override
     def get_url_params(
