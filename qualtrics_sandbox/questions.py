@@ -563,17 +563,22 @@ class Question:
         )
 
 
+def _legacy_choice(description: str, choice_text: str) -> dict[str, Any]:
+    """One choice of a legacy survey's question (``GET /surveys/{id}``), without its recode."""
+    return {
+        "description": description,
+        "choiceText": choice_text,
+        "imageDescription": None,
+        "variableName": None,
+        "analyze": True,
+    }
+
+
 def _legacy_choices(choices: list[Choice], *, recode: bool = True) -> dict:
     out = {}
     for c in choices:
-        e: dict[str, Any] = {}
-        if recode:
-            e["recode"] = c.recode
-        e["description"] = c.text
-        e["choiceText"] = c.html
-        e["imageDescription"] = None
-        e["variableName"] = None
-        e["analyze"] = True
+        e: dict[str, Any] = {"recode": c.recode} if recode else {}
+        e.update(_legacy_choice(c.text, c.html))
         if c.text_entry:
             e["textEntry"] = {"questionType": {"type": "TE", "selector": "SL", "subSelector": None}}
         out[c.cid] = e
@@ -1343,16 +1348,7 @@ class TextForm(Question):
 
     def type_legacy(self) -> dict:
         return {
-            "choices": {
-                cid: {
-                    "description": name,
-                    "choiceText": name,
-                    "imageDescription": None,
-                    "variableName": None,
-                    "analyze": True,
-                }
-                for cid, name, _ in self.fields
-            }
+            "choices": {cid: _legacy_choice(name, name) for cid, name, _ in self.fields}
         }
 
     def columns(self, it: int | None = None) -> list[Column]:
@@ -1410,14 +1406,7 @@ class Slider(Question):
     def type_legacy(self) -> dict:
         return {
             "choices": {
-                s.cid: {
-                    "recode": s.recode,
-                    "description": s.text,
-                    "choiceText": s.html,
-                    "imageDescription": None,
-                    "variableName": None,
-                    "analyze": True,
-                }
+                s.cid: {"recode": s.recode, **_legacy_choice(s.text, s.html)}
                 for s in self.statements
             }
         }
@@ -1520,15 +1509,7 @@ class Timing(Question):
     def type_legacy(self) -> dict:
         return {
             "choices": {
-                cid: {
-                    "recode": cid,
-                    "description": name,
-                    "choiceText": name,
-                    "imageDescription": None,
-                    "variableName": None,
-                    "analyze": True,
-                }
-                for cid, name, _ in self.PARTS
+                cid: {"recode": cid, **_legacy_choice(name, name)} for cid, name, _ in self.PARTS
             }
         }
 
@@ -1598,16 +1579,7 @@ class MetaBrowser(Question):
 
     def type_legacy(self) -> dict:
         return {
-            "choices": {
-                cid: {
-                    "description": name,
-                    "choiceText": name,
-                    "imageDescription": None,
-                    "variableName": None,
-                    "analyze": True,
-                }
-                for cid, name, _ in self.PARTS
-            }
+            "choices": {cid: _legacy_choice(name, name) for cid, name, _ in self.PARTS}
         }
 
     def columns(self, it: int | None = None) -> list[Column]:
