@@ -1547,20 +1547,7 @@ def _build_directory(acct: Account, rng: random.Random, ids: IdFactory) -> None:
             modified = created + timedelta(hours=rng.randint(0, 48))
             members = acct.mailing_list_contacts[ml["mailingListId"]]
             rows = []
-            stats = dict.fromkeys(
-                (
-                    "sent",
-                    "failed",
-                    "started",
-                    "bounced",
-                    "opened",
-                    "skipped",
-                    "finished",
-                    "complaints",
-                    "blocked",
-                ),
-                0,
-            )
+            stats = dict.fromkeys(xm_directory.DISTRIBUTION_STATS, 0)
             for m in members:
                 sent = created + timedelta(
                     seconds=rng.randint(1, 600), milliseconds=rng.randint(0, 999)
