@@ -43,6 +43,12 @@ Control plane (plain JSON, no envelope):
   ``GET /surveys/{id}`` or ``GET /survey-definitions/{id}`` with 400, 403 or 404 (no permission, shared
   without that right, deleted); ``{"survey_id", "reset": true}`` or ``{"reset": true}`` restores.
 
+Test hooks (in-process, for a test holding the app or its :class:`~qualtrics_sandbox.server.SandboxHandle`):
+:meth:`SandboxApp.set_rate_clock` (statistics and rate limits on a virtual monotonic clock),
+:meth:`SandboxApp.add_api_observer` (see each API request arrive and be handled),
+``Account.set_clock`` (the clock that stamps mutations), ``ExportManager.workdir`` (where export files
+are written) and ``AuthService.issued_access_tokens()``.
+
 XM Directory additions (:mod:`qualtrics_sandbox.xm_directory`): ``includeEmbedded=true`` on the
 contact list, ``POST /directories/{d}/contacts/search`` (detailed contacts with epoch-millisecond
 dates, the search depth limit) and ``GET /distributions/{id}/links`` (served, with its side effect
@@ -57,6 +63,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator
@@ -417,6 +424,7 @@ class SandboxApp:
             strict_slashes=False,
         )
         self._adapter = self.url_map.bind("sandbox")
+        self._api_observers: list[Callable[[str, str], AbstractContextManager[Any]]] = []
 
     # -- clock -------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -429,10 +437,22 @@ class SandboxApp:
         """Move the virtual clock forward; from then on the account stamps mutations with it too."""
         with self._clock_lock:
             self._clock_offset += timedelta(seconds=seconds)
-        if seconds and hasattr(self.account, "now_fn"):
-            with self.account.lock:
-                self.account.now_fn = self.now
+        if seconds and hasattr(self.account, "set_clock"):
+            self.account.set_clock(self.now)
         return self.now()
+
+    def set_rate_clock(self, monotonic: Callable[[], float]) -> None:
+        """Test hook: run the request statistics and the rate limiter on ``monotonic`` (seconds, like
+        :func:`time.monotonic`), e.g. a virtual clock that jumps instead of sleeping. The rate buckets
+        are refilled and the statistics reset on the new clock."""
+        self.ratelimiter.set_clock(monotonic)
+        self.stats.set_clock(monotonic)
+
+    def add_api_observer(self, observer: Callable[[str, str], AbstractContextManager[Any]]) -> None:
+        """Test hook: ``observer(method, path)`` returns a context manager entered when an ``/API/v3`` or
+        ``/oauth2`` request arrives and exited once the sandbox has handled it (before the response body
+        is sent). ``/_sandbox/`` requests are not observed."""
+        self._api_observers.append(observer)
 
     def close(self) -> None:
         self.exports.close()
@@ -447,6 +467,11 @@ class SandboxApp:
             path = path.rstrip("/") or "/"
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             response = self._control(request, path)
+        elif self._api_observers:
+            with ExitStack() as observed:
+                for observer in list(self._api_observers):
+                    observed.enter_context(observer(request.method, path))
+                response = self._api(request, path, environ)
         else:
             response = self._api(request, path, environ)
         return response(environ, start_response)

@@ -215,6 +215,11 @@ class AuthService:
                 f"The access token does not grant the scope this API requires: {scope}.",
             )
 
+    def issued_access_tokens(self) -> list[str]:
+        """Every OAuth access token issued so far (expired ones included)."""
+        with self._lock:
+            return list(self._tokens)
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {

@@ -985,6 +985,7 @@ class Account:
         self.organization_id = "sandboxbrand"
         self.lock = threading.RLock()
         self.now = now  # build time
+        #: The clock that stamps mutations; change it with :meth:`set_clock`.
         self.now_fn: Callable[[], datetime] = clock.utcnow
         self.surveys: dict[str, Survey] = {}
         self.users: list[dict] = []
@@ -1033,11 +1034,12 @@ class Account:
 
     def truth(self) -> dict:
         with self.lock:
-            out = self._core_truth()
+            out = self.core_truth()
             out.update(xm_directory.truth(self))
             return out
 
-    def _core_truth(self) -> dict:
+    def core_truth(self) -> dict:
+        """The survey, response and user part of :meth:`truth` (without the XM directory part)."""
         with self.lock:
             surveys = {}
             for sid, s in self.surveys.items():
@@ -1081,6 +1083,15 @@ class Account:
 
     # ------------------------------------------------------------------------------------------------
     # mutation
+
+    def set_clock(self, now_fn: Callable[[], datetime] | None) -> None:
+        """Stamp mutations with ``now_fn`` from now on (``None``: the real UTC clock again).
+
+        A test hook: a clock that returns a fixed moment stamps every change at that moment (each
+        stamp is still 1 ms after the one before), e.g. just after a client's window edge.
+        """
+        with self.lock:
+            self.now_fn = clock.utcnow if now_fn is None else now_fn
 
     def _planted_stamp(self, text: str) -> datetime:
         """A last-modified time the caller chose (``"stamp"`` of a mutation): any past moment, to ms."""

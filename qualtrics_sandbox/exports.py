@@ -865,6 +865,11 @@ class ExportManager:
                 buf.truncate()
             out.write(buf.getvalue().encode("utf-8"))
 
+    @property
+    def workdir(self) -> str:
+        """The directory holding this manager's export files (removed by :meth:`close`)."""
+        return self._dir
+
     # -- shutdown ----------------------------------------------------------------------------------
     def close(self) -> None:
         """Stop generation and remove every temporary file."""

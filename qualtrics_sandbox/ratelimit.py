@@ -88,6 +88,12 @@ class RateLimiter:
         self.rejected: dict[str, int] = {}
         self.configure({"enabled": enabled, "limits": limits or {}})
 
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Run the buckets on ``clock`` (monotonic seconds) from now on; every bucket is refilled."""
+        with self._lock:
+            self._clock = clock
+            self._buckets = {name: LeakyBucket(limit, clock) for name, limit in self.limits.items()}
+
     def configure(self, spec: dict[str, Any]) -> dict[str, Any]:
         """``{"enabled": bool, "limits": {bucket: per_minute}}`` (both optional); refills all
         buckets."""
@@ -166,6 +172,12 @@ class RequestStats:
 
     def reset(self) -> None:
         with self._lock:
+            self._clear()
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Count on ``clock`` (monotonic seconds) from now on; the counters start over."""
+        with self._lock:
+            self._clock = clock
             self._clear()
 
     def record(self, endpoint: str, bucket: str | None = None) -> None:

@@ -18,6 +18,11 @@ Knobs (keyword arguments of :func:`running_sandbox`, also on the command line):
   sentinel credentials instead of the seed-derived ones (for secret-scanning tests);
 - ``users``, ``now``: passed to ``build_account``; ``account``: serve this account instead of
   building one.
+
+The :class:`SandboxHandle` drives the ``/_sandbox/`` control plane over HTTP (``control``, ``truth``,
+``mutate``, ``stats``, ``reset_stats``, ``set_faults``, ``advance_clock``...) and offers in-process test
+hooks: ``pin_mutation_clock`` here, and on ``handle.app`` ``set_rate_clock``, ``add_api_observer``,
+``exports.workdir`` and ``auth.issued_access_tokens()`` (see :mod:`qualtrics_sandbox.app`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterator
 
 import requests
@@ -90,7 +96,9 @@ class SandboxHandle:
         """``base_url`` + ``path`` (``path`` starts with ``/``, e.g. ``/API/v3/surveys``)."""
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
-    def _control(self, method: str, name: str, body: Any = None) -> Any:
+    def control(self, method: str, name: str, body: Any = None) -> Any:
+        """``method /_sandbox/<name>`` with a JSON ``body``; returns the JSON answer (non-200 raises
+        ``ValueError``). The named methods below cover the usual controls."""
         response = requests.request(method, self.url(f"/_sandbox/{name}"), json=body, timeout=60)
         if response.status_code != 200:
             raise ValueError(f"/_sandbox/{name}: {response.status_code} {response.text}")
@@ -98,36 +106,41 @@ class SandboxHandle:
 
     def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
         """Replace the faults in force (``{}`` resets); returns them."""
-        return self._control("POST", "faults", faults)
+        return self.control("POST", "faults", faults)
 
     def faults(self) -> dict[str, Any]:
-        return self._control("GET", "faults")
+        return self.control("GET", "faults")
 
     def truth(self) -> dict[str, Any]:
-        return self._control("GET", "truth")
+        return self.control("GET", "truth")
 
     def mutate(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return self._control("POST", "mutate", spec)
+        return self.control("POST", "mutate", spec)
 
     def stats(self) -> dict[str, Any]:
-        return self._control("GET", "stats")
+        return self.control("GET", "stats")
 
     def reset_stats(self) -> dict[str, Any]:
-        return self._control("DELETE", "stats")
+        return self.control("DELETE", "stats")
 
     def set_access(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Hide a survey from the list, or refuse its details or definition (``POST /_sandbox/access``)."""
-        return self._control("POST", "access", spec)
+        return self.control("POST", "access", spec)
 
     def set_limits(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Change ``contact_search_depth``, ``export_max_bytes`` or ``export_max_bytes_by_survey``."""
-        return self._control("POST", "limits", spec)
+        return self.control("POST", "limits", spec)
 
     def set_rate_limits(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return self._control("POST", "ratelimits", spec)
+        return self.control("POST", "ratelimits", spec)
 
     def advance_clock(self, seconds: float) -> dict[str, Any]:
-        return self._control("POST", "clock", {"advance_seconds": seconds})
+        return self.control("POST", "clock", {"advance_seconds": seconds})
+
+    def pin_mutation_clock(self, at: datetime | None) -> None:
+        """Test hook: stamp the coming changes (mutations) at ``at``, each 1 ms after the one before;
+        ``None`` stamps them with the real clock again. In-process only (it sets the account's clock)."""
+        self.account.set_clock(None if at is None else (lambda: at))
 
     def info(self) -> dict[str, Any]:
         """The facts the CLI prints when ready."""

@@ -106,11 +106,11 @@ def test_targeted_delete_and_update():
         a.mutate({"survey_id": "SV_nope", "add": 1})
 
 
-def test_now_fn_is_used():
+def test_the_account_clock_stamps_mutations():
     a = _account()
     s = next(iter(a.surveys.values()))
     fixed = datetime(2031, 1, 1, tzinfo=UTC)
-    a.now_fn = lambda: fixed
+    a.set_clock(lambda: fixed)
     out = a.mutate({"survey_id": s.id, "add": 1})
     assert s.responses[out["added"][0]].recorded_date == fixed
     out = a.mutate({"survey_id": s.id, "add": 1})

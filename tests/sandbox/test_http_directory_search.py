@@ -211,7 +211,7 @@ def test_enrichment_leaves_the_generated_account_alone(monkeypatch: pytest.Monke
     enriched = build_account(seed=5, surveys=4, responses=6, users=9, now=now)
     monkeypatch.setattr(xm_directory, "enrich", lambda acct: None)
     plain = build_account(seed=5, surveys=4, responses=6, users=9, now=now)
-    assert plain._core_truth() == enriched._core_truth()
+    assert plain.core_truth() == enriched.core_truth()
     assert plain.contacts == enriched.contacts and plain.distributions == enriched.distributions
     assert not plain.contact_details and len(enriched.contact_details) == sum(
         len(cs) for cs in enriched.contacts.values()

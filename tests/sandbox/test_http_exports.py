@@ -606,7 +606,7 @@ def test_temporary_files_are_removed_on_shutdown() -> None:
         api = Api(sandbox)
         sid = _survey_with_responses(sandbox, 1)
         api.export(sid, format="json")
-        workdir = sandbox.app.exports._dir
+        workdir = sandbox.app.exports.workdir
         assert os.listdir(workdir)
         api.close()
     assert not os.path.exists(workdir)

@@ -73,7 +73,7 @@ def test_an_export_over_the_cap_is_cut_until_every_piece_fits(
         truth = handle.truth()
         big = _biggest_survey(truth)
         handle.set_limits({"export_max_bytes_by_survey": {big: _export_bytes(handle, big) // 3}})
-        handle._control("DELETE", "stats")
+        handle.reset_stats()
         run = run_tap(token_config(handle, max_concurrent_exports=concurrent), catalog=RESPONSES_ONLY)
         starts = handle.stats()["requests"][EXPORT_START]
 
@@ -123,7 +123,7 @@ def test_a_first_sync_with_many_responses_is_cut_up_front(run_tap: Callable[...,
         config = token_config(handle, max_concurrent_exports=2, max_responses_per_export=10)
         first = run_tap(config, catalog=RESPONSES_ONLY)
         first_stats = handle.stats()["requests"]
-        handle._control("DELETE", "stats")
+        handle.reset_stats()
         stamp_mutations_after(handle, next(iter(first.response_bookmarks().values())))
         handle.mutate({"survey_id": _biggest_survey(truth), "add": 3, "edit": 2})
         second = run_tap(config, catalog=RESPONSES_ONLY, state=first.final_state)
