@@ -28,7 +28,7 @@ from tap_qualtrics.model.structure import (
 )
 
 
-class _SurveyStructureStream(QualtricsStream):
+class SurveyStructureStream(QualtricsStream):
     """Rows derived from one survey's definition (and legacy survey), synced with the survey."""
 
     parent_stream_type = SurveysStream
@@ -69,7 +69,7 @@ class _SurveyStructureStream(QualtricsStream):
         raise NotImplementedError
 
 
-class QuestionChoicesStream(_SurveyStructureStream):
+class QuestionChoicesStream(SurveyStructureStream):
     """Choices of every question (and of every side-by-side column)."""
 
     name = "question_choices"
@@ -82,7 +82,7 @@ class QuestionChoicesStream(_SurveyStructureStream):
         return choice_records(survey_id, question_units(definition, legacy))
 
 
-class SubQuestionsStream(_SurveyStructureStream):
+class SubQuestionsStream(SurveyStructureStream):
     """Matrix rows / statements and side-by-side columns."""
 
     name = "sub_questions"
@@ -95,7 +95,7 @@ class SubQuestionsStream(_SurveyStructureStream):
         return sub_question_records(survey_id, question_units(definition, legacy))
 
 
-class BlocksStream(_SurveyStructureStream):
+class BlocksStream(SurveyStructureStream):
     """Blocks with their questions in order, flow position and Loop & Merge options."""
 
     name = "blocks"
@@ -108,7 +108,7 @@ class BlocksStream(_SurveyStructureStream):
         return block_records(survey_id, definition)
 
 
-class ExportColumnsStream(_SurveyStructureStream):
+class ExportColumnsStream(SurveyStructureStream):
     """What every key of the survey's exported responses is (the legacy ``exportColumnMap``, decoded)."""
 
     name = "export_columns"
