@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-import readme_settings  # noqa: E402
+import readme_settings  # scripts/readme_settings.py: scripts is on the tests' pythonpath
 
 
 def test_readme_settings_table_matches_about() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -13,9 +12,9 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tap"))
-from answers_oracle import Oracle, embedded_rows
-from tap_testing import TapRun, run_tap_process, sandbox, token_config
+from support.answers_oracle import Oracle, embedded_rows
+from support.tap import sandbox, token_config
+from support.taprun import TapRun, run_tap_process
 
 from tap_qualtrics.model.answers import build_column_map
 from tap_qualtrics.model.structure import (
@@ -81,7 +80,7 @@ def stamp_mutations_after(sb: Any, window_edge: str) -> None:
     """Stamp the coming changes just after the previous run's window edge (whole seconds), and make sure
     the next run's window ends after it (as tests/tap/test_tap_incremental.py does)."""
     edge = parse_timestamp(window_edge)
-    sb.account.now_fn = lambda: edge + datetime.timedelta(milliseconds=5)
+    sb.pin_mutation_clock(edge + datetime.timedelta(milliseconds=5))
     remaining = edge.timestamp() + 1.0 - time.time()
     if remaining > 0:  # practically never: a run takes longer than that
         time.sleep(remaining)

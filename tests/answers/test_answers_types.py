@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from answers_oracle import Oracle, embedded_rows
+from support.answers_oracle import Oracle, embedded_rows
 
 from qualtrics_sandbox.questions import ALL_KINDS
 

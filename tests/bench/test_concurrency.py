@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tap_testing import REPO, run_tap_process, sandbox, token_config
+from support.tap import sandbox, token_config
+from support.taprun import TAP_COMMAND, run_tap_process, tap_process_env, write_inputs
 
 EXPORT_START = "POST /surveys/{surveyId}/export-responses"
 
@@ -77,24 +75,11 @@ def test_rate_budget_holds_requests_back_at_the_configured_limit(tmp_path: Path)
             "max_concurrent_exports": 6,
             "rate_limits_per_minute": {"export_start": limit},
         }
-        (tmp_path / "config.json").write_text(json.dumps(config))
-        (tmp_path / "catalog.json").write_text(json.dumps(_responses_only(config)))
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        }
+        inputs = write_inputs(tmp_path, config, catalog=_responses_only(config))
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tap_qualtrics",
-                "--config",
-                "config.json",
-                "--catalog",
-                "catalog.json",
-            ],
+            [*TAP_COMMAND, *inputs],
             cwd=tmp_path,
-            env=env,
+            env=tap_process_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

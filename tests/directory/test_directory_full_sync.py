@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from directory_testing import (
+from support.directory import (
     ACCOUNT_STREAMS,
-    Run,
+    TapRun,
     assert_no_side_effect_endpoint,
     norm,
     requests_by_endpoint,
@@ -23,14 +23,14 @@ PAGE_SIZE = 7
 
 
 @pytest.fixture(scope="module")
-def first_sync() -> Iterator[tuple[Any, Run, dict[str, Any]]]:
+def first_sync() -> Iterator[tuple[Any, TapRun, dict[str, Any]]]:
     with sandbox(seed=8) as handle:
         run = sync(token_config(handle, page_size=PAGE_SIZE))
         yield handle, run, handle.truth()
 
 
 def test_every_account_stream_matches_the_truth(
-    first_sync: tuple[Any, Run, dict[str, Any]],
+    first_sync: tuple[Any, TapRun, dict[str, Any]],
 ) -> None:
     _, run, truth = first_sync
     assert not run.failures, run.failures.summary()
@@ -74,7 +74,7 @@ def test_every_account_stream_matches_the_truth(
     assert [r["division_id"] for r in run.records("divisions")] == truth["divisions"]
 
 
-def test_no_record_is_emitted_twice(first_sync: tuple[Any, Run, dict[str, Any]]) -> None:
+def test_no_record_is_emitted_twice(first_sync: tuple[Any, TapRun, dict[str, Any]]) -> None:
     _, run, _ = first_sync
     for stream in ACCOUNT_STREAMS:
         keys = run.tap.streams[stream].primary_keys
@@ -82,7 +82,7 @@ def test_no_record_is_emitted_twice(first_sync: tuple[Any, Run, dict[str, Any]])
         assert counts and max(counts.values()) == 1, stream
 
 
-def test_records_carry_typed_values(first_sync: tuple[Any, Run, dict[str, Any]]) -> None:
+def test_records_carry_typed_values(first_sync: tuple[Any, TapRun, dict[str, Any]]) -> None:
     handle, run, _ = first_sync
     account = handle.account
     contact = next(
@@ -109,7 +109,7 @@ def test_records_carry_typed_values(first_sync: tuple[Any, Run, dict[str, Any]])
 
 
 def test_lists_are_read_page_by_page_within_each_maximum(
-    first_sync: tuple[Any, Run, dict[str, Any]],
+    first_sync: tuple[Any, TapRun, dict[str, Any]],
 ) -> None:
     handle, _, truth = first_sync
     endpoints = requests_by_endpoint(handle)
@@ -139,13 +139,13 @@ def test_lists_are_read_page_by_page_within_each_maximum(
 
 
 def test_no_endpoint_with_side_effects_was_called(
-    first_sync: tuple[Any, Run, dict[str, Any]],
+    first_sync: tuple[Any, TapRun, dict[str, Any]],
 ) -> None:
     handle, _, _ = first_sync
     assert_no_side_effect_endpoint(handle)
 
 
-def test_bookmarks_are_the_window_end(first_sync: tuple[Any, Run, dict[str, Any]]) -> None:
+def test_bookmarks_are_the_window_end(first_sync: tuple[Any, TapRun, dict[str, Any]]) -> None:
     _, run, truth = first_sync
     edge = run.tap.run.export_window_end
     assert run.bookmarks("contacts", "directory_id") == dict.fromkeys(truth["directories"], edge)

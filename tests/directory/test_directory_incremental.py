@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from directory_testing import (
+from support.directory import (
     FIRST_RUN_LAG,
     assert_no_side_effect_endpoint,
     norm,

@@ -4,13 +4,11 @@ naming the missing scope, the other streams are synced, and the run ends non-zer
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from directory_testing import FAST_SETTINGS, REPO, catalog_selecting, sandbox, sync
+from support.directory import FAST_SETTINGS, catalog_selecting, sandbox, sync
+from support.taprun import TapRun, run_tap_process
 
 from tap_qualtrics.tap import TapQualtrics
 
@@ -27,28 +25,10 @@ def _oauth_config(handle: Any, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def _run_process(
-    tmp_path: Path, config: dict[str, Any], catalog: dict[str, Any]
-) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    env.pop("TAP_QUALTRICS_LOGLEVEL", None)
-    command = [
-        sys.executable,
-        "-m",
-        "tap_qualtrics",
-        "--config",
-        "config.json",
-        "--catalog",
-        "catalog.json",
-    ]
-    return subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+def _run_process(tmp_path: Path, config: dict[str, Any], catalog: dict[str, Any]) -> TapRun:
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    return run_tap_process(config, workdir, catalog=catalog)
 
 
 def test_refused_streams_fail_with_one_sentence_and_the_run_goes_on(tmp_path: Path) -> None:

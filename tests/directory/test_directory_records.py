@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from directory_testing import ACCOUNT_STREAMS, REPO
+from support.directory import ACCOUNT_STREAMS, REPO
 
 from tap_qualtrics.streams.directory import _midpoint, _window_filter, contact_record
 from tap_qualtrics.streams.distributions import history_record

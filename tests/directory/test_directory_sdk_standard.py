@@ -9,7 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 
-from directory_testing import sandbox, token_config
+from support.directory import sandbox, token_config
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_qualtrics.tap import TapQualtrics

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from directory_testing import FIRST_RUN_LAG, norm, sandbox, stamp_changes_after, sync, token_config
+from support.directory import FIRST_RUN_LAG, norm, sandbox, stamp_changes_after, sync, token_config
 
 from tap_qualtrics.streams import directory
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from e2e_support import meltano_setup
+from support.e2e import meltano_setup
 
 LOGGER = logging.getLogger("e2e")
 

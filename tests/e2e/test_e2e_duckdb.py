@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from e2e_support import MeltanoProject, plain, records_by_stream, truth_timestamp, without_sdc
+from support.e2e import MeltanoProject, plain, records_by_stream, truth_timestamp, without_sdc
 
 from qualtrics_sandbox.server import running_sandbox
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from e2e_support import PG_URL, MeltanoProject
+from support.e2e import PG_URL, MeltanoProject
 
 from qualtrics_sandbox.server import running_sandbox
 

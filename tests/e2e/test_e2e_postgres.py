@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from e2e_support import (
+from support.e2e import (
     PG_URL,
     MeltanoProject,
     expected_postgres_type,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from e2e_support import PG_URL, MeltanoProject, meltano_setup
+from support.e2e import PG_URL, MeltanoProject, meltano_setup
 
 from qualtrics_sandbox.server import running_sandbox
 

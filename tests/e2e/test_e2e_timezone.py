@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from e2e_support import MeltanoProject, records_by_stream
+from support.e2e import MeltanoProject, records_by_stream
 
 from qualtrics_sandbox.server import running_sandbox
 

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from e2e_support import REPO
+from support.e2e import REPO
 
 PROJECT = yaml.safe_load((REPO / "meltano.yml").read_text())
 PLUGINS = [plugin for entries in PROJECT["plugins"].values() for plugin in entries]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from real_keys import FIXTURES, in_dialect, load, real_question_keys
+from support.real_keys import FIXTURES, in_dialect, load, real_question_keys
 
 from tap_qualtrics.model.answers import METADATA_KEYS, build_column_map
 

@@ -8,7 +8,7 @@ column of ``responses``), with the structure its shape says.
 from __future__ import annotations
 
 import pytest
-from real_keys import load
+from support.real_keys import load
 
 from tap_qualtrics.model.answers import (
     KIND_ANSWER,

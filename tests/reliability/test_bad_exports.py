@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_testing import (
-    Outcome,
+from support.reliability import (
     SchemaCheck,
     catalog_for,
     config_for,
@@ -28,7 +27,9 @@ from reliability_testing import (
     run_tap,
     truth_responses,
 )
-from tap_testing import REPO, run_tap_process, sandbox
+from support.paths import REPO
+from support.tap import sandbox
+from support.taprun import TapRun, run_tap_process
 
 from qualtrics_sandbox.corrupt import HUGE_TEXT_CHARS, corrupt, target_response_id
 
@@ -124,7 +125,7 @@ class Account:
             assert self._reference["response_answers"], "the clean run wrote no answer rows"
         return self._reference
 
-    def corrupted_run(self, mode: str, index: int, streams: tuple[str, ...]) -> Outcome:
+    def corrupted_run(self, mode: str, index: int, streams: tuple[str, ...]) -> TapRun:
         """One run from scratch while every export file is served damaged."""
         handle = self.handle
         handle.set_faults({"corrupt_export": mode, "corrupt_export_index": index})
@@ -156,7 +157,7 @@ def _key(stream: str, record: dict[str, Any]) -> tuple:
     return tuple(record[name] for name in KEYS[stream])
 
 
-def _keyed(outcome: Outcome, stream: str) -> dict[tuple, dict[str, Any]]:
+def _keyed(outcome: TapRun, stream: str) -> dict[tuple, dict[str, Any]]:
     """What a target upserting on the stream's primary key holds after this run; no key twice."""
     records = outcome.records(stream)
     keyed = {_key(stream, record): record for record in records}
@@ -262,11 +263,11 @@ def test_odd_values_are_emitted_valid_and_normalised(account: Account, mode: str
     assert "\\u0000" not in outcome.stdout and "\x00" not in outcome.stdout
     outcome.stdout.encode("utf-8")  # every line is valid UTF-8 (no lone surrogates)
     if mode == "non_utf8":
-        assert "not UTF-8; they were replaced by U+FFFD" in outcome.logs
+        assert "not UTF-8; they were replaced by U+FFFD" in outcome.stderr
     if mode == "lone_surrogate":
-        assert "half of a UTF-16 character pair; it was replaced by U+FFFD" in outcome.logs
+        assert "half of a UTF-16 character pair; it was replaced by U+FFFD" in outcome.stderr
     if mode == "control_character":
-        assert "raw control characters inside its text; they were kept" in outcome.logs
+        assert "raw control characters inside its text; they were kept" in outcome.stderr
     _count_compared(
         {"responses": records, "response_answers": answers, "response_embedded_data": embedded}
     )
@@ -291,7 +292,7 @@ def test_a_duration_past_64_bits_is_loaded_as_null_and_named(account: Account) -
                 "duration": None,
                 "values": {**record["values"], "duration": "99999999999999999999"},
             }
-            assert f"Response {response_key[1]} of {response_key[0]}: duration does not fit" in outcome.logs
+            assert f"Response {response_key[1]} of {response_key[0]}: duration does not fit" in outcome.stderr
         expected[response_key] = record
     assert records == expected
     assert SCHEMAS["responses"].errors(outcome.records("responses")) == []

@@ -4,16 +4,14 @@ it emitted, repeat; what an upserting target holds equals the truth exactly. Man
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_testing import (
+from support.reliability import (
     SENTINEL_ACCESS_PREFIX,
     SENTINEL_CREDENTIALS,
     catalog_for,
@@ -24,7 +22,8 @@ from reliability_testing import (
     truth_responses,
     upsert,
 )
-from tap_testing import REPO, sandbox
+from support.tap import sandbox
+from support.taprun import TAP_COMMAND, tap_process_env, write_inputs
 
 SEEDS = range(20)
 COUNTS: dict[str, int] = {"killed": 0, "runs": 0, "records": 0}
@@ -38,18 +37,8 @@ def _run_until_killed(
     Returns the messages a target would have received, whether the process was killed, and stderr.
     """
     workdir.mkdir()
-    files = {"config": config, "catalog": catalog_for()}
-    if state is not None:
-        files["state"] = state
-    command = [sys.executable, "-m", "tap_qualtrics"]
-    for name, document in files.items():
-        path = workdir / f"{name}.json"
-        path.write_text(json.dumps(document))
-        command += [f"--{name}", str(path)]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
+    command = [*TAP_COMMAND, *write_inputs(workdir, config, state, catalog_for())]
+    env = tap_process_env()
     stderr_path = workdir / "stderr.txt"
     messages: list[dict[str, Any]] = []
     killed = False

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from tap_testing import sandbox
+from support.tap import sandbox
 
 from tap_qualtrics.settings import explain_schema_error
 from tap_qualtrics.tap import TapQualtrics

@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from reliability_testing import (
+from support.reliability import (
     SENTINEL_CREDENTIALS,
     catalog_for,
     config_for,
     leaked_secrets,
     run_tap,
 )
-from tap_testing import sandbox
+from support.tap import sandbox
 
 SECRETS = [SENTINEL_CREDENTIALS[k] for k in ("api_token", "client_id", "client_secret")]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from reliability_testing import (
+from support.reliability import (
     SENTINEL_ACCESS_PREFIX,
     SENTINEL_CREDENTIALS,
     catalog_for,
@@ -17,7 +17,7 @@ from reliability_testing import (
     run_tap,
     truth_responses,
 )
-from tap_testing import sandbox
+from support.tap import sandbox
 
 from tap_qualtrics.streams.responses import ResponsesStream
 

@@ -10,7 +10,6 @@ granted its slot, as it would with real time, however many export threads share 
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -19,11 +18,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from reliability_testing import catalog_for, config_for, truth_responses
-from tap_testing import sandbox
+from support.reliability import catalog_for, config_for, truth_responses
+from support.tap import sandbox
+from support.taprun import run_tap_in_process
 
 from tap_qualtrics.http.rate_budget import RateBudget
-from tap_qualtrics.tap import TapQualtrics
 
 EXPORT_START = "POST /surveys/{surveyId}/export-responses"
 EXPORT_FILE = "GET /surveys/{surveyId}/export-responses/{fileId}/file"
@@ -102,27 +101,24 @@ def _sandbox_on(clock: VirtualClock, **options: Any) -> Iterator[tuple[Any, list
     """A sandbox whose statistics and rate limiter (at ``LIMITS``) run on ``clock``, and which tells the
     clock when it has handled each API request. Also yields the arrivals: (virtual time, endpoint, path)."""
     with sandbox(**options) as handle:
-        app = handle.app
-        app.stats._clock = clock.now
-        app.ratelimiter._clock = clock.now  # before configuring: the buckets take the clock then
+        handle.app.set_rate_clock(clock.now)  # before configuring: the buckets take the clock then
         handle.set_rate_limits({"enabled": True, "limits": LIMITS})
         handle.reset_stats()
-        app.stats._started = clock.now()
-        api = app._api
         arrivals: list[tuple[float, str, str]] = []
 
-        def counted_api(request: Any, path: str, environ: Any) -> Any:
+        @contextmanager
+        def counted(method: str, path: str) -> Iterator[None]:
             try:
-                arrivals.append((clock.now(), request.method, path))
-                return api(request, path, environ)
+                arrivals.append((clock.now(), method, path))
+                yield
             finally:
                 clock.handled()
 
-        app._api = counted_api
+        handle.app.add_api_observer(counted)
         yield handle, arrivals
 
 
-def _sync(handle: Any, clock: VirtualClock, concurrent: int, capsys: Any) -> tuple[Any, Any, int]:
+def _sync(handle: Any, clock: VirtualClock, concurrent: int) -> tuple[Any, Any, int]:
     config = config_for(
         handle,
         oauth=False,
@@ -130,13 +126,15 @@ def _sync(handle: Any, clock: VirtualClock, concurrent: int, capsys: Any) -> tup
         max_concurrent_exports=concurrent,
         max_retries=0,  # a 429 from the sandbox's own rate limiter would fail the survey
     )
-    tap = TapQualtrics(config=config, catalog=catalog_for(["responses"]))
-    budget = _LoggedBudget(clock, tap.run.settings.rate_limits)
-    tap.run.__dict__["rate_budget"] = budget
-    tap.sync_all()
-    out = capsys.readouterr().out
-    records = sum(1 for line in out.splitlines() if '"type":"RECORD"' in line.replace(" ", ""))
-    return tap, budget, records
+    budgets: list[_LoggedBudget] = []
+
+    def log_the_budget(tap: Any) -> None:
+        budgets.append(_LoggedBudget(clock, tap.run.settings.rate_limits))
+        tap.run.__dict__["rate_budget"] = budgets[0]
+
+    run = run_tap_in_process(config, catalog=catalog_for(["responses"]), prepare=log_the_budget)
+    records = sum(1 for line in run.stdout.splitlines() if '"type":"RECORD"' in line.replace(" ", ""))
+    return run.tap, budgets[0], records
 
 
 def _max_in_flight(arrivals: list[tuple[float, str, str]]) -> int:
@@ -156,16 +154,14 @@ def _max_in_flight(arrivals: list[tuple[float, str, str]]) -> int:
 
 
 @pytest.mark.parametrize("concurrent", [1, 4, 8])
-def test_the_tap_stays_inside_the_configured_budget(
-    concurrent: int, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_tap_stays_inside_the_configured_budget(concurrent: int) -> None:
     """The sandbox's own sliding-minute counts of the requests it received stay within every configured
     limit, with one export at a time and with four or eight in flight sharing the run's one budget."""
     surveys = 8
     clock = VirtualClock()
     options = {"seed": 401 + concurrent, "surveys": surveys, "responses": 4}
     with _sandbox_on(clock, **options) as (handle, arrivals):
-        tap, budget, records = _sync(handle, clock, concurrent, capsys)
+        tap, budget, records = _sync(handle, clock, concurrent)
         stats = handle.stats()
         truth = truth_responses(handle.truth())
 
@@ -199,25 +195,18 @@ def test_the_tap_stays_inside_the_configured_budget(
         assert _max_in_flight(arrivals) == 1
 
 
-def test_429_is_retried_after_retry_after(capsys: pytest.CaptureFixture[str]) -> None:
+def test_429_is_retried_after_retry_after() -> None:
     """Real time: every 429 carries Retry-After: 1, and the tap waits at least that long each time."""
     with sandbox(seed=402, surveys=1, responses=4) as handle:
         handle.set_faults({"http_429": 0.3, "retry_after_seconds": 1, "seed": 6})
         config = config_for(handle, oauth=False, max_retries=8)
         started = time.monotonic()
-        tap = TapQualtrics(config=config, catalog=catalog_for(["responses"]))
-        seen: list[str] = []
-        handler = logging.Handler()
-        handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
-        logging.getLogger().addHandler(handler)
-        try:
-            tap.sync_all()
-        finally:
-            logging.getLogger().removeHandler(handler)
+        run = run_tap_in_process(config, catalog=catalog_for(["responses"]))
+        tap, seen = run.tap, run.log_messages
         elapsed = time.monotonic() - started
         fired = handle.stats()["faults_fired"].get("http_429", 0)
         truth = truth_responses(handle.truth())
-    out = capsys.readouterr().out
+    out = run.stdout
     waits = [
         float(m.group(1)) for m in map(re.compile(r"Retrying .* in ([0-9.]+) s").search, seen) if m
     ]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import requests
-from reliability_testing import SENTINEL_SECRET, SENTINEL_TOKEN, leaked_secrets
+from support.reliability import SENTINEL_SECRET, SENTINEL_TOKEN, leaked_secrets
 
 from tap_qualtrics.tap import TapQualtrics
 

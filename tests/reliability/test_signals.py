@@ -5,34 +5,28 @@ written. The real process, signalled while it works."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_testing import response_bookmarks, truth_responses
-from tap_testing import REPO, sandbox, selected_catalog, token_config
+from support.reliability import response_bookmarks, truth_responses
+from support.tap import sandbox, selected_catalog, token_config
+from support.taprun import TAP_COMMAND, tap_process_env, write_inputs
 
 PROGRESS = "GET /surveys/{surveyId}/export-responses/{exportProgressId}"
 GRACE_SECONDS = 30  # an orchestrator's usual grace period; the tap needs a small fraction of it
 
 
 def _start(config: dict[str, Any], workdir: Path) -> subprocess.Popen[str]:
-    (workdir / "config.json").write_text(json.dumps(config))
-    (workdir / "catalog.json").write_text(json.dumps(selected_catalog(["responses"])))
+    inputs = write_inputs(workdir, config, catalog=selected_catalog(["responses"]))
     spool = workdir / "tmp"
     spool.mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "TMPDIR": str(spool),  # where export files are spooled
-    }
-    command = [sys.executable, "-m", "tap_qualtrics", "--config", "config.json", "--catalog", "catalog.json"]
+    env = tap_process_env(TMPDIR=str(spool))  # where export files are spooled
+    command = [*TAP_COMMAND, *inputs]
     with (workdir / "stderr.log").open("w") as log:  # a file: a pipe nobody reads could stall the tap
         return subprocess.Popen(
             command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=log, text=True

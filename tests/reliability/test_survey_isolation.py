@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from reliability_testing import catalog_for, config_for, run_tap
-from tap_testing import sandbox
+from support.reliability import catalog_for, config_for, run_tap
+from support.tap import sandbox
 
 STREAMS = ("surveys", "questions", "users")
 

@@ -4,8 +4,8 @@ lost, and none is emitted twice."""
 
 from __future__ import annotations
 
-from reliability_testing import catalog_for, config_for, response_bookmarks, run_tap
-from tap_testing import sandbox
+from support.reliability import catalog_for, config_for, response_bookmarks, run_tap
+from support.tap import sandbox
 
 
 def test_a_response_modified_exactly_at_the_bookmark_is_delivered_when_start_is_exclusive() -> None:

@@ -6,7 +6,7 @@ import re
 import uuid
 
 import requests
-from conftest import Api, sandbox_for
+from support.sandbox_api import Api, sandbox_for
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

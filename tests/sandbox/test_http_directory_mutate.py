@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from conftest import Api, sandbox_for
+from support.sandbox_api import Api, sandbox_for
 
 
 def test_add_and_edit_contacts_show_in_the_list_the_search_and_the_truth() -> None:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import Api, sandbox_for
+from support.sandbox_api import Api, sandbox_for
 
 from qualtrics_sandbox import xm_directory
 from qualtrics_sandbox.data import build_account

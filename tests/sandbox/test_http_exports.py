@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from conftest import Api, sandbox_for
+from support.sandbox_api import Api, sandbox_for
 
 UTC = timezone.utc
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import requests
-from conftest import Api, sandbox_for
+from support.sandbox_api import Api, sandbox_for
 
 
 def _outcomes(sandbox, n: int, path: str = "/API/v3/whoami") -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import sandbox_for
+from support.sandbox_api import sandbox_for
 
 
 def _token(sandbox, scope: str | None = None, **kw) -> requests.Response:

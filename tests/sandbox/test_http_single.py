@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import requests
-from conftest import Api, sandbox_for
+from support.sandbox_api import Api, sandbox_for
 
 
 def _survey(sandbox) -> str:

@@ -1,4 +1,4 @@
-"""Fixtures for the tap's tests (helpers live in tap_testing.py)."""
+"""Fixtures for the tap's tests (helpers live in support.tap and support.taprun)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_testing import TapRun, run_tap_process
+from support.taprun import TapRun, run_tap_process
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import requests
-from tap_testing import TapRun, sandbox, selected_catalog, stamp_mutations_after, token_config
+from support.tap import sandbox, selected_catalog, stamp_mutations_after, token_config
+from support.taprun import TapRun
 
 from tap_qualtrics.model.timestamps import normalize_timestamp
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from tap_testing import TapRun, sandbox
+from support.tap import sandbox
+from support.taprun import TapRun
 
 from tap_qualtrics.settings import parse_settings
 from tap_qualtrics.tap import TapQualtrics

@@ -7,7 +7,8 @@ import datetime
 import socket
 from collections.abc import Callable
 
-from tap_testing import TapRun, sandbox, selected_catalog, token_config
+from support.tap import sandbox, selected_catalog, token_config
+from support.taprun import TapRun
 
 from tap_qualtrics.model.timestamps import format_timestamp, parse_timestamp
 

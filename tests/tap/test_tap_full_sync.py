@@ -9,7 +9,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from tap_testing import TapRun, sandbox, token_config
+from support.tap import sandbox, token_config
+from support.taprun import TapRun
 
 from tap_qualtrics.schema_files import SCHEMAS
 
@@ -20,7 +21,7 @@ STREAMS = ("surveys", "questions", "responses", "users")
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[TapRun, dict[str, Any]]:
     """One full sync of a sandbox with more than one page of users (the list pages at 100)."""
-    from tap_testing import run_tap_process
+    from support.taprun import run_tap_process
 
     workdir = tmp_path_factory.mktemp("cwd")
     with sandbox(seed=3, surveys=6, responses=15, users=130) as handle:

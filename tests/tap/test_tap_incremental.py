@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tap_testing import TapRun, sandbox, stamp_mutations_after, token_config
+from support.tap import sandbox, stamp_mutations_after, token_config
+from support.taprun import TapRun
 
 from tap_qualtrics.model.timestamps import parse_timestamp
 

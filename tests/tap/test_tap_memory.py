@@ -9,7 +9,8 @@ import re
 import shutil
 from pathlib import Path
 
-from tap_testing import run_tap_process, sandbox, token_config
+from support.tap import sandbox, token_config
+from support.taprun import run_tap_process
 
 PEAK_RSS_LIMIT_KB = 150 * 1024
 TIME = shutil.which("time") or "/usr/bin/time"  # GNU time; .ci/run installs it when missing

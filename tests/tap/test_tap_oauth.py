@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import requests
-from tap_testing import TapRun, oauth_config, sandbox
+from support.tap import oauth_config, sandbox
+from support.taprun import TapRun
 
 from tap_qualtrics.http.auth import ClientCredentialsAuthenticator
 from tap_qualtrics.tap import TapQualtrics

@@ -10,7 +10,7 @@ import atexit
 import contextlib
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_testing import sandbox, token_config
+from support.tap import sandbox, token_config
 
 from tap_qualtrics.tap import TapQualtrics
 

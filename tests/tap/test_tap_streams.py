@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.streams.rest import PageContext
-from tap_testing import sandbox, token_config
+from support.tap import sandbox, token_config
 
 from tap_qualtrics.model.structure import question_placements
 from tap_qualtrics.streams.responses import response_record

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 from tap_qualtrics.model.answers import KIND_DISPLAY_ORDER, KIND_EMBEDDED_DATA, KIND_METADATA, ColumnMap
 from tap_qualtrics.model.columns import MULTI_SELECTORS
 
-HERE = Path(__file__).parent
+from support.paths import TESTS
+
+#: The corpus of real recordings (see tests/real/SOURCES.md).
+HERE = TESTS / "real"
 FIXTURES = {path.name: path for path in sorted((HERE / "fixtures").iterdir()) if path.is_dir()}
 _XML_LOOP = re.compile(r"^__(?P<key>.*?)(?:-(?P<n>\d+))?$")
 _OTHER_TEXT = re.compile(r"^(?P<qid>QID\d+)_\d+_TEXT$")

@@ -1,29 +1,39 @@
-"""Helpers for the account-stream tests: the tap run in-process against a sandbox over real HTTP.
+"""Helpers for the account-stream (XM Directory) tests: a sandbox whose data is an hour old, and the tap
+run in-process (:func:`support.taprun.run_tap_in_process`) with the account streams selected.
 
 In-process runs are fast and let a test read the run's failure ledger; the exit code and the last
 words of a run are checked with a real subprocess where that is the point (see
-test_directory_permissions.py).
+tests/directory/test_directory_permissions.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import io
-import json
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # a plain checkout without `pip install -e .`
-    sys.path.insert(0, str(REPO))
+from qualtrics_sandbox.server import running_sandbox
+from support.paths import REPO
+from support.taprun import FAST_SETTINGS, TapRun, run_tap_in_process
+from tap_qualtrics.model.timestamps import normalize_timestamp, parse_timestamp
+from tap_qualtrics.tap import TapQualtrics
 
-from qualtrics_sandbox.server import running_sandbox  # noqa: E402
-from tap_qualtrics.tap import TapQualtrics  # noqa: E402
-from tap_qualtrics.model.timestamps import normalize_timestamp, parse_timestamp  # noqa: E402
+__all__ = [
+    "ACCOUNT_STREAMS",
+    "FAST_SETTINGS",
+    "FIRST_RUN_LAG",
+    "REPO",
+    "TapRun",
+    "assert_no_side_effect_endpoint",
+    "catalog_selecting",
+    "norm",
+    "requests_by_endpoint",
+    "sandbox",
+    "stamp_changes_after",
+    "sync",
+    "token_config",
+]
 
 ACCOUNT_STREAMS = (
     "directories",
@@ -35,13 +45,6 @@ ACCOUNT_STREAMS = (
     "groups",
     "divisions",
 )
-FAST_SETTINGS: dict[str, Any] = {
-    "export_poll_interval_seconds": 0,
-    "retry_delay": 0,
-    "export_safety_lag_seconds": 0,
-    "request_timeout": 30,
-}
-
 
 #: First runs keep this much lag, so changes stamped just after their window edge are already in the
 #: past when the second run (no lag) starts: no waiting for the wall clock's next second.
@@ -74,28 +77,6 @@ def token_config(handle: Any, **overrides: Any) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Run:
-    """What one in-process sync wrote, and the failures it recorded."""
-
-    messages: list[dict[str, Any]]
-    failures: Any
-    tap: TapQualtrics = field(repr=False)
-
-    def records(self, stream: str) -> list[dict[str, Any]]:
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
-
-    @property
-    def final_state(self) -> dict[str, Any]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"][-1]
-
-    def bookmarks(self, stream: str, key: str) -> dict[str, str | None]:
-        partitions = self.final_state["bookmarks"].get(stream, {}).get("partitions", [])
-        return {p["context"][key]: p.get("replication_key_value") for p in partitions}
-
-
 def catalog_selecting(
     config: dict[str, Any], streams: tuple[str, ...] | list[str]
 ) -> dict[str, Any]:
@@ -113,22 +94,18 @@ def sync(
     *,
     state: dict[str, Any] | None = None,
     streams: tuple[str, ...] | list[str] | None = ACCOUNT_STREAMS,
-) -> Run:
-    """Run one sync in this process; ``streams`` selects streams (None: the default catalog)."""
+) -> TapRun:
+    """Run one sync in this process (an exception propagates); ``streams`` selects streams (None: the
+    default catalog)."""
     catalog = None if streams is None else catalog_selecting(config, streams)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        tap = TapQualtrics(config=config, state=state, catalog=catalog)
-        tap.sync_all()
-    messages = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
-    return Run(messages, tap.run.failures, tap)
+    return run_tap_in_process(config, state=state, catalog=catalog)
 
 
 def stamp_changes_after(handle: Any, window_edge: str) -> None:
     """Stamp the coming sandbox changes just after a first run's window edge: as if they happened
     during that run, inside its safety lag (``FIRST_RUN_LAG``), the case the window exists for."""
     edge = parse_timestamp(window_edge)
-    handle.account.now_fn = lambda: edge + datetime.timedelta(milliseconds=5)
+    handle.pin_mutation_clock(edge + datetime.timedelta(milliseconds=5))
 
 
 def norm(value: str | None) -> str | None:

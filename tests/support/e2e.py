@@ -1,21 +1,34 @@
-"""Helpers for the end-to-end tests: the real Meltano running the tap against a sandbox in this process."""
+"""Helpers for the end-to-end tests: the real Meltano running the tap against a sandbox in this process.
+
+``meltano_setup`` is scripts/meltano_setup.py (``scripts`` is on the tests' ``pythonpath``).
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-for entry in (REPO, REPO / "scripts"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
-
 import meltano_setup
+
+from support.paths import REPO
+
+__all__ = [
+    "FAST_TAP_ENV",
+    "PG_URL",
+    "REPO",
+    "SDC_PREFIX",
+    "MeltanoProject",
+    "expected_postgres_type",
+    "meltano_setup",
+    "plain",
+    "records_by_stream",
+    "truth_timestamp",
+    "without_sdc",
+]
 
 #: Settings that keep runs fast and let a run see a mutation made just before it.
 FAST_TAP_ENV = {

@@ -3,23 +3,15 @@ truth as an upserting target would hold it, and a scan of all output for secret 
 
 from __future__ import annotations
 
-import copy
-import io
-import json
 import logging
-import traceback
 from collections.abc import Iterable
-from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from jsonschema.validators import validator_for
 
-from tap_testing import selected_catalog
-
-from tap_qualtrics.tap import TapQualtrics
+from support.tap import selected_catalog
+from support.taprun import TapRun, run_tap_in_process
 
 #: Sentinel credentials: any of these bytes in any output is a leak.
 SENTINEL_TOKEN = "SentinelApiToken0123456789abcdefXYZ"
@@ -57,91 +49,21 @@ def catalog_for(streams: Iterable[str] = COMPARED_STREAMS) -> dict[str, Any]:
     return selected_catalog(streams)
 
 
-@dataclass
-class Outcome:
-    """Everything one in-process run put out: Singer messages, log text, and the error it ended with."""
-
-    messages: list[dict[str, Any]]
-    stdout: str
-    logs: str
-    error: BaseException | None
-    error_text: str
-    failure_summary: str
-    failed_surveys: list[str] = field(default_factory=list)
-
-    def records(self, stream: str) -> list[dict[str, Any]]:
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
-
-    @property
-    def states(self) -> list[dict[str, Any]]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not self.failure_summary
-
-    def all_text(self) -> str:
-        return "\n".join((self.stdout, self.logs, self.error_text, self.failure_summary))
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 def run_tap(
     config: dict[str, Any],
     *,
     state: dict[str, Any] | None = None,
     catalog: dict[str, Any] | None = None,
-) -> Outcome:
-    """One sync in this process, with DEBUG logging of every library captured (urllib3 included)."""
-    out, err, collect = io.StringIO(), io.StringIO(), _Collect()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(collect)
-    root.setLevel(logging.DEBUG)
-    error: BaseException | None = None
-    summary = ""
-    failed: list[str] = []
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            tap = None
-            try:
-                tap = TapQualtrics(
-                    config=copy.deepcopy(config),
-                    state=copy.deepcopy(state) if state else None,
-                    catalog=orjson.loads(orjson.dumps(catalog or catalog_for())),  # a fresh copy
-                )
-                tap.sync_all()
-            except Exception as raised:  # noqa: BLE001 - the suites judge every ending
-                error = raised
-            if tap is not None and tap.run.failures:
-                summary = tap.run.failures.summary()
-                failed = [f.survey_id for f in tap.run.failures.failures]
-    finally:
-        root.removeHandler(collect)
-        root.setLevel(old_level)
-    stdout = out.getvalue()
-    messages = [_loads(line) for line in stdout.splitlines() if line.startswith("{")]
-    error_text = "".join(traceback.format_exception(error)) if error is not None else ""
-    logs = "\n".join(collect.lines) + err.getvalue()
-    return Outcome(messages, stdout, logs, error, error_text, summary, failed)
-
-
-def _loads(line: str) -> Any:
-    """One Singer message (orjson: several times faster; json for what it refuses, e.g. huge integers)."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)
+) -> TapRun:
+    """One sync in this process (``catalog`` None: the compared streams), with DEBUG logging of every
+    library captured (urllib3 included) and whatever error it ends with kept, not raised."""
+    return run_tap_in_process(
+        config,
+        state=state,
+        catalog=catalog or catalog_for(),
+        log_level=logging.DEBUG,
+        raise_errors=False,
+    )
 
 
 def truth_responses(truth: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -234,4 +156,4 @@ def leaked_secrets(text: str, secrets: Iterable[str]) -> list[str]:
 
 def issued_access_tokens(handle: Any) -> list[str]:
     """Every OAuth access token the sandbox issued so far."""
-    return list(handle.app.auth._tokens)
+    return handle.app.auth.issued_access_tokens()
