@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jsonschema
 from singer_sdk import Stream
-from tap_testing import sandbox, token_config
+from support.tap import sandbox, token_config
 
 from bench.sandbox_export import download_export
 from tap_qualtrics.exports.engine import read_export_file

@@ -161,6 +161,9 @@ def run_tap_in_process(
                 if raise_errors:
                     raise
                 error = raised
+            finally:
+                if tap is not None:  # what the process would write at exit
+                    tap.message_writer.flush()
             failures = tap.run.failures if tap is not None else None
             summary = failures.summary() if failures else ""
             failed = [f.survey_id for f in failures.surveys] if failures else []

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from singer_sdk.singerlib import SchemaMessage, StateMessage
-from tap_testing import run_tap_process, sandbox, selected_catalog, token_config
+from support.tap import sandbox, selected_catalog, token_config
+from support.taprun import run_tap_process
 
 from tap_qualtrics.output import TapMessageWriter
 
