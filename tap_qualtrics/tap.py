@@ -139,6 +139,7 @@ class TapQualtrics(Tap):
                 super().invoke(
                     about=about, about_format=about_format, config=config, state=state, catalog=catalog
                 )
+                flush_all()  # the last records, when no STATE followed them
             except ConfigValidationError as error:
                 for sentence in error.errors or [str(error)]:
                     cls.logger.error(redact(explain_schema_error(str(sentence))))

@@ -27,7 +27,7 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.model.coerce import to_bool, to_int, to_number, to_text
-from tap_qualtrics.http.errors import QualtricsAuthError
+from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
 from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.exports.engine import (
     ExportFailedError,
@@ -281,12 +281,10 @@ class ResponsesStream(QualtricsStream):
 
     def _advance_bookmark(self, context: Context, window_end: str) -> None:
         """Every response modified before ``window_end`` was emitted: a resumed run starts there."""
-        state = self.get_context_state(context)
         value = normalize_or_none(window_end)
-        current = state.get("replication_key_value")
+        current = self.get_context_state(context).get("replication_key_value")
         if value and (current is None or str(current) < value):
-            state["replication_key"] = self.replication_key
-            state["replication_key_value"] = value
+            self.write_bookmark(context, value)
 
     def _spool_records(self, spool: Any, survey_id: str, start: str | None) -> Iterator[Record]:
         children = self._response_children()
@@ -345,15 +343,12 @@ class ResponsesStream(QualtricsStream):
 
     def _complete_window(self, context: Context, end: str) -> None:
         """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""
-        state = self.get_context_state(context)
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = end
-        self.finalize_state_progress_markers(state)
+        self.finalize_state_progress_markers(self.write_bookmark(context, end))
 
     def _fail(
         self, context: Context, survey_id: str, error: Exception, *, restore_bookmark_to: str | None
     ) -> None:
-        reason = self.run.redact(_reason(error))
+        reason = self.run.redact(error_reason(error))
         self.logger.error("Responses of survey %s were not synced this run: %s", survey_id, reason)
         self.run.failures.record(survey_id, reason)
         if isinstance(error, UnsortedExportError):
@@ -410,11 +405,3 @@ def _later(bookmark: str | None, window_start: str | None) -> str | None:
 
 def _export_window(start: str | None, end: str) -> ExportWindow:
     return ExportWindow(start=api_timestamp(start) if start else None, end=api_timestamp(end))
-
-
-def _reason(error: Exception) -> str:
-    """The error's own sentence for errors the tap raises; type and text otherwise."""
-    text = str(error).strip()
-    if type(error).__module__.startswith("tap_qualtrics"):
-        return text or type(error).__name__
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

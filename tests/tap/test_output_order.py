@@ -13,7 +13,7 @@ from singer_sdk.singerlib import SchemaMessage, StateMessage
 from support.tap import sandbox, selected_catalog, token_config
 from support.taprun import run_tap_process
 
-from tap_qualtrics.output import TapMessageWriter
+from tap_qualtrics.output import TapMessageWriter, flush_all
 
 CHILDREN = ("response_answers", "response_embedded_data")
 
@@ -121,3 +121,21 @@ def _counted(log: str) -> dict[str, int]:
             if point["metric"] == "record_count":
                 counted[point["tags"]["stream"]] += point["value"]
     return dict(counted)
+
+
+def test_records_that_no_state_follows_go_out_when_the_run_ends() -> None:
+    """The tap calls ``flush_all`` when the SDK's sync returns and at exit: records after the last STATE
+    (a stream whose sync changed no state) are written too."""
+    writer = TapMessageWriter()
+    out = _stdout()
+    with redirect_stdout(out):
+        writer.write_message(StateMessage({"bookmarks": {}}))
+        writer.write_records("users", [{"id": 1}, {"id": 2}])
+        assert [m["type"] for m in _lines(out)] == ["STATE"]
+        flush_all()
+        everything = _lines(out)
+    assert [(m["type"], m.get("record", {}).get("id")) for m in everything] == [
+        ("STATE", None),
+        ("RECORD", 1),
+        ("RECORD", 2),
+    ]
