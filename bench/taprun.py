@@ -140,4 +140,6 @@ def run_tap(
         wall = time.perf_counter() - started
     stderr_tail = stderr_path.read_text(errors="replace")[-2000:]
     peak_kb, user, system = rss_path.read_text().split()[-3:]
-    return TapResult(returncode, wall, int(peak_kb) / 1024, float(user) + float(system), tally, stderr_tail)
+    return TapResult(
+        returncode, wall, int(peak_kb) / 1024, float(user) + float(system), tally, stderr_tail
+    )

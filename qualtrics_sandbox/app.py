@@ -63,10 +63,11 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -77,13 +78,13 @@ from werkzeug.wrappers import Request, Response
 
 from qualtrics_sandbox import xm_directory
 from qualtrics_sandbox.auth import AuthError, AuthService, OAuthError
+from qualtrics_sandbox.corrupt import corrupt as corrupt_export
 from qualtrics_sandbox.exports import (
     ExportManager,
     ExportRequestError,
     read_chunks,
     validate_options,
 )
-from qualtrics_sandbox.corrupt import corrupt as corrupt_export
 from qualtrics_sandbox.faults import FaultConfigError, Faults
 from qualtrics_sandbox.ratelimit import (
     RateLimitConfigError,
@@ -92,7 +93,6 @@ from qualtrics_sandbox.ratelimit import (
     retry_after_header,
 )
 
-UTC = timezone.utc
 API = "/API/v3"
 OFFSET_PAGE = 100
 
@@ -510,9 +510,7 @@ class SandboxApp:
             location = redirect_to + request.path + (f"?{query}" if query else "")
             return Response(status=302, headers={"Location": location})
         is_file = route is not None and route.handler == "export_file"
-        fault = self.faults.draw_request(
-            _fault_key(request, route, args), is_file_download=is_file
-        )
+        fault = self.faults.draw_request(_fault_key(request, route, args), is_file_download=is_file)
         reset_mid_body: float | None = None
         if fault is not None:
             if fault.kind == "http_429":
@@ -683,9 +681,13 @@ class SandboxApp:
         """A refusal planted with ``POST /_sandbox/access``, as Qualtrics words it."""
         status = self.access.get(sid, {}).get(what)
         if status == 403:
-            raise ApiError(403, "AUTH_PERMISSION_DENIED", "You do not have permission to access this survey.")
+            raise ApiError(
+                403, "AUTH_PERMISSION_DENIED", "You do not have permission to access this survey."
+            )
         if status == 400:
-            raise ApiError(400, E_BAD_PARAM, "Invalid request. The survey is shared without this permission.")
+            raise ApiError(
+                400, E_BAD_PARAM, "Invalid request. The survey is shared without this permission."
+            )
         if status == 404:
             raise ApiError(404, E_NOT_FOUND, "The requested survey was not found.")
 

@@ -23,28 +23,76 @@ import binascii
 import random
 import threading
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 #: Scope names of the Qualtrics OAuth client UI.
 KNOWN_SCOPES = frozenset(
-    """manage:all read:surveys write:surveys manage:surveys read:survey_responses
-    write:survey_responses manage:survey_responses read:users write:users read:directories
-    manage:directories read:directory_contacts write:directory_contacts
-    manage:directory_contacts read:mailing_lists write:mailing_lists manage:mailing_lists
-    read:mailing_list_contacts write:mailing_list_contacts manage:mailing_list_contacts
-    read:distributions write:distributions manage:distributions read:subscriptions
-    write:subscriptions manage:subscriptions read:survey_sessions write:survey_sessions
-    manage:survey_sessions read:groups write:groups manage:groups read:divisions
-    write:divisions manage:divisions read:libraries write:libraries manage:libraries
-    read:contact_transactions write:contact_transactions manage:contact_transactions
-    read:contact_frequency_rules write:contact_frequency_rules
-    manage:contact_frequency_rules read:samples write:samples manage:samples
-    read:participants write:participants manage:participants read:organizations
-    manage:organizations read:activity_logs manage:activity_logs manage:erasure_requests
-    manage:customer_data_requests read:imported_data_projects write:imported_data_projects
-    write:automations write:embedded_dashboards write:embedded_xid_profile_cards""".split()
+    [
+        "manage:all",
+        "read:surveys",
+        "write:surveys",
+        "manage:surveys",
+        "read:survey_responses",
+        "write:survey_responses",
+        "manage:survey_responses",
+        "read:users",
+        "write:users",
+        "read:directories",
+        "manage:directories",
+        "read:directory_contacts",
+        "write:directory_contacts",
+        "manage:directory_contacts",
+        "read:mailing_lists",
+        "write:mailing_lists",
+        "manage:mailing_lists",
+        "read:mailing_list_contacts",
+        "write:mailing_list_contacts",
+        "manage:mailing_list_contacts",
+        "read:distributions",
+        "write:distributions",
+        "manage:distributions",
+        "read:subscriptions",
+        "write:subscriptions",
+        "manage:subscriptions",
+        "read:survey_sessions",
+        "write:survey_sessions",
+        "manage:survey_sessions",
+        "read:groups",
+        "write:groups",
+        "manage:groups",
+        "read:divisions",
+        "write:divisions",
+        "manage:divisions",
+        "read:libraries",
+        "write:libraries",
+        "manage:libraries",
+        "read:contact_transactions",
+        "write:contact_transactions",
+        "manage:contact_transactions",
+        "read:contact_frequency_rules",
+        "write:contact_frequency_rules",
+        "manage:contact_frequency_rules",
+        "read:samples",
+        "write:samples",
+        "manage:samples",
+        "read:participants",
+        "write:participants",
+        "manage:participants",
+        "read:organizations",
+        "manage:organizations",
+        "read:activity_logs",
+        "manage:activity_logs",
+        "manage:erasure_requests",
+        "manage:customer_data_requests",
+        "read:imported_data_projects",
+        "write:imported_data_projects",
+        "write:automations",
+        "write:embedded_dashboards",
+        "write:embedded_xid_profile_cards",
+    ]
 )
 
 

@@ -17,7 +17,8 @@ import json
 import signal
 import sys
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def _on_off(value: str) -> bool:

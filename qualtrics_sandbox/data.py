@@ -375,7 +375,9 @@ class Survey:
             return q
 
         live: list[Question] = [new_q(k) for k in kinds]
-        for q in live:  # a carried-forward matrix takes its statements from a multiple-choice question
+        for (
+            q
+        ) in live:  # a carried-forward matrix takes its statements from a multiple-choice question
             if q.kind == "matrix_carried":
                 q.source = next(p for p in live if p.kind in ("mc_multi", "mc_other"))  # type: ignore[attr-defined]
         if all_kinds:  # the all-types surveys show every display order: rows, scale points, choices

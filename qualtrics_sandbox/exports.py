@@ -52,18 +52,20 @@ import traceback
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from qualtrics_sandbox.data import METADATA_IDS  # the metadata keys a response renders, in export order
+from qualtrics_sandbox.data import (
+    METADATA_IDS,  # the metadata keys a response renders, in export order
+)
 
-UTC = timezone.utc
 RETENTION = timedelta(days=7)
 MAX_RID = "\U0010ffff"
 CHUNK = 500
@@ -750,17 +752,17 @@ class ExportManager:
                         "compress_level" if hasattr(zinfo, "compress_level") else "_compresslevel"
                     )
                     setattr(zinfo, level_attr, self.zip_level)  # public from Python 3.13 on
-                    with zipfile.ZipFile(
-                        raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.zip_level
-                    ) as zf:
-                        with zf.open(zinfo, "w", force_zip64=True) as member:
-                            self._write_body(
-                                _Limited(member, limit), export_file, survey, records, opts
-                            )
+                    with (
+                        zipfile.ZipFile(
+                            raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=self.zip_level
+                        ) as zf,
+                        zf.open(zinfo, "w", force_zip64=True) as member,
+                    ):
+                        self._write_body(
+                            _Limited(member, limit), export_file, survey, records, opts
+                        )
                 else:
-                    self._write_body(
-                        _Limited(raw, limit), export_file, survey, records, opts
-                    )
+                    self._write_body(_Limited(raw, limit), export_file, survey, records, opts)
             os.replace(tmp, export_file.path)
             export_file.size = os.path.getsize(export_file.path)
             with self._lock:

@@ -451,7 +451,7 @@ class Question:
         return []
 
     def map_only(self, it: int | None = None) -> list[tuple[str, dict]]:
-        """exportColumnMap entries of keys that no export ever has (Qualtrics lists some)."""
+        """ExportColumnMap entries of keys that no export ever has (Qualtrics lists some)."""
         return []
 
     # ---- shared --------------------------------------------------------------------------------------
@@ -973,7 +973,9 @@ class MatrixMulti(MatrixLikert):
 
     def setup(self, rng: random.Random) -> None:
         super().setup(rng)
-        self.answers = _choices_from(rng, ["Used it", "Would recommend", "Too expensive", "Hard to find"])
+        self.answers = _choices_from(
+            rng, ["Used it", "Would recommend", "Too expensive", "Hard to find"]
+        )
         self.answer_order = [a.cid for a in self.answers]
         self.randomize_answers = False
 
@@ -1058,15 +1060,15 @@ class MatrixText(MatrixLikert):
         ]
 
     def _fields(self, it: int | None) -> tuple:
-        return tuple(_pfx(f"{self.qid}_{r.cid}_{a.cid}_TEXT", it) for r in self.rows for a in self.answers)
+        return tuple(
+            _pfx(f"{self.qid}_{r.cid}_{a.cid}_TEXT", it) for r in self.rows for a in self.answers
+        )
 
     def unanswered(self, it: int | None = None) -> tuple:
         return ({}, {}, self._fields(it), {})
 
     def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
-        values = {
-            key: rng.choice(OTHER_TEXTS) for key in self._fields(it) if rng.random() < 0.7
-        }
+        values = {key: rng.choice(OTHER_TEXTS) for key in self._fields(it) if rng.random() < 0.7}
         return (values, {}, self._fields(it), {})
 
 
@@ -1106,12 +1108,24 @@ class MatrixCarried(MatrixLikert):
 
     def columns(self, it: int | None = None) -> list[Column]:
         rows = [
-            self.col(f"{self.qid}_x{c.cid}", it, None, None, f"{self.tag}_x{c.cid}", f"{self.text} - {c.text}")
+            self.col(
+                f"{self.qid}_x{c.cid}",
+                it,
+                None,
+                None,
+                f"{self.tag}_x{c.cid}",
+                f"{self.text} - {c.text}",
+            )
             for c in self.carried
         ]
         return rows + [
             self.col(
-                f"{self.qid}_x{c.cid}_TEXT", it, None, None, f"{self.tag}_x{c.cid}_TEXT", f"{self.text} - {c.text}"
+                f"{self.qid}_x{c.cid}_TEXT",
+                it,
+                None,
+                None,
+                f"{self.tag}_x{c.cid}_TEXT",
+                f"{self.text} - {c.text}",
             )
             for c in self.carried
             if c.text_entry
@@ -1347,9 +1361,7 @@ class TextForm(Question):
         }
 
     def type_legacy(self) -> dict:
-        return {
-            "choices": {cid: _legacy_choice(name, name) for cid, name, _ in self.fields}
-        }
+        return {"choices": {cid: _legacy_choice(name, name) for cid, name, _ in self.fields}}
 
     def columns(self, it: int | None = None) -> list[Column]:
         return [
@@ -1578,9 +1590,7 @@ class MetaBrowser(Question):
         }
 
     def type_legacy(self) -> dict:
-        return {
-            "choices": {cid: _legacy_choice(name, name) for cid, name, _ in self.PARTS}
-        }
+        return {"choices": {cid: _legacy_choice(name, name) for cid, name, _ in self.PARTS}}
 
     def columns(self, it: int | None = None) -> list[Column]:
         return [
@@ -1600,7 +1610,10 @@ class MetaBrowser(Question):
 
     def map_only(self, it: int | None = None) -> list[tuple[str, dict]]:
         return [
-            (_mk(f"{self.tag}_{cid}_TEXT", it), {"question": self.qid, "choice": f"{self.qid}.choices.{cid}"})
+            (
+                _mk(f"{self.tag}_{cid}_TEXT", it),
+                {"question": self.qid, "choice": f"{self.qid}.choices.{cid}"},
+            )
             for cid, _name in self.UNEXPORTED_PARTS
         ]
 
@@ -1677,7 +1690,9 @@ class PickGroupRank(Question):
             for c in self.items:
                 k = _pfx(f"{self.qid}_G{g}_{c.cid}_RANK", it)
                 fields.append(k)
-                dv[k] = ranks  # Qualtrics writes one of these as a float (10.0), seen in real exports
+                dv[k] = (
+                    ranks  # Qualtrics writes one of these as a float (10.0), seen in real exports
+                )
         return tuple(fields), dv
 
     def unanswered(self, it: int | None = None) -> tuple:
@@ -1764,7 +1779,11 @@ class FileUpload(Question):
     kind = "file"
     qtype, selector, subselector = "FileUpload", "FileUpload", None
     PARTS = ("FILE_ID", "FILE_NAME", "FILE_SIZE", "FILE_TYPE")
-    FILES = (("receipt.pdf", "application/pdf"), ("photo.jpg", "image/jpeg"), ("signature.png", "image/png"))
+    FILES = (
+        ("receipt.pdf", "application/pdf"),
+        ("photo.jpg", "image/jpeg"),
+        ("signature.png", "image/png"),
+    )
 
     def setup(self, rng: random.Random) -> None:
         self.text_html = "Please upload a photo of your receipt (optional)."
@@ -1791,7 +1810,10 @@ class FileUpload(Question):
 
     def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
         name, mime = rng.choice(self.FILES)
-        file_id = "F_" + "".join(rng.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(15))
+        file_id = "F_" + "".join(
+            rng.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+            for _ in range(15)
+        )
         p = _pfx(self.qid, it)
         values = {
             f"{p}_FILE_ID": file_id,

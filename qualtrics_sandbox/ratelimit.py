@@ -28,7 +28,8 @@ import math
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 DEFAULT_LIMITS: dict[str, int] = {
     "brand": 3000,

@@ -28,10 +28,11 @@ hooks: ``pin_mutation_clock`` here, and on ``handle.app`` ``set_rate_clock``, ``
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server

@@ -190,4 +190,6 @@ def _check_call(command: list[str], what: str, env: Mapping[str, str] | None = N
 
 
 if __name__ == "__main__":
-    print(f"Meltano and the plugins of meltano.yml are installed: {ensure_installed().relative_to(ROOT)}")
+    print(
+        f"Meltano and the plugins of meltano.yml are installed: {ensure_installed().relative_to(ROOT)}"
+    )

@@ -20,7 +20,7 @@ def about_settings_table() -> str:
     about = subprocess.run(
         [str(tap), "--about", "--format=markdown"], check=True, capture_output=True, text=True
     ).stdout
-    match = re.search(r"^## Settings\n\n(.*?)(?:\n## |\Z)", about, flags=re.S | re.M)
+    match = re.search(r"^## Settings\n\n(.*?)(?:\n## |\Z)", about, flags=re.DOTALL | re.MULTILINE)
     if match is None:
         raise SystemExit("tap-qualtrics --about printed no settings table")
     return match.group(1).strip()

@@ -88,8 +88,12 @@ class TapMessageWriter(MsgSpecWriter):
         Returns how many were written."""
         head = self._heads.get(stream_name)
         if head is None:
-            head = self._heads[stream_name] = b'{"type":"RECORD","stream":' + dumps(stream_name) + b',"record":'
-        tail = (b"" if version is None else b',"version":' + dumps(version)) + self._time_extracted()
+            head = self._heads[stream_name] = (
+                b'{"type":"RECORD","stream":' + dumps(stream_name) + b',"record":'
+            )
+        tail = (
+            b"" if version is None else b',"version":' + dumps(version)
+        ) + self._time_extracted()
         lines = [head + dumps(record) + tail for record in records]
         size = sum(map(len, lines))
         self._pending.extend(lines)

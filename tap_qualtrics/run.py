@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,11 +19,11 @@ from typing import Any
 from singer_sdk.authenticators import APIKeyAuthenticator
 
 from tap_qualtrics.http.auth import ClientCredentialsAuthenticator, build_authenticator
-from tap_qualtrics.redaction import Redactor
 from tap_qualtrics.http.rate_budget import RateBudget
-from tap_qualtrics.settings import Settings, parse_settings
 from tap_qualtrics.model.timestamps import format_timestamp, window_end
 from tap_qualtrics.output import TapMessageWriter
+from tap_qualtrics.redaction import Redactor
+from tap_qualtrics.settings import Settings, parse_settings
 
 logger = logging.getLogger("tap-qualtrics")
 
@@ -80,7 +80,9 @@ class FailureLedger:
 
 
 #: the failure ledgers of the runs created inside :func:`collect_failures` (one command-line invocation)
-_collected: ContextVar[list[FailureLedger] | None] = ContextVar("collected_failure_ledgers", default=None)
+_collected: ContextVar[list[FailureLedger] | None] = ContextVar(
+    "collected_failure_ledgers", default=None
+)
 
 
 @contextmanager
@@ -138,7 +140,11 @@ class SyncRun:
     def redact(self) -> Redactor:
         """Scrubs this run's secrets from any text that leaves the tap."""
         return Redactor(
-            [self._config.get("api_token"), self._config.get("client_id"), self._config.get("client_secret")]
+            [
+                self._config.get("api_token"),
+                self._config.get("client_id"),
+                self._config.get("client_secret"),
+            ]
         )
 
     @cached_property

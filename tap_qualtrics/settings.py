@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_qualtrics.selection import SurveySelection
 from tap_qualtrics.model.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
+from tap_qualtrics.selection import SurveySelection
 
 API_PATH = "/API/v3"
 TOKEN_PATH = "/oauth2/token"
@@ -256,13 +256,17 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         surveys=_survey_selection(config.get("survey_ids")),
         directory_ids=_directory_ids(config.get("directory_ids")),
         page_size=_page_size(config),
-        request_timeout=_whole_number(config, "request_timeout", DEFAULT_REQUEST_TIMEOUT, minimum=1),
+        request_timeout=_whole_number(
+            config, "request_timeout", DEFAULT_REQUEST_TIMEOUT, minimum=1
+        ),
         max_retries=_whole_number(config, "max_retries", DEFAULT_MAX_RETRIES, minimum=0),
         retry_delay=_whole_number(config, "retry_delay", DEFAULT_RETRY_DELAY, minimum=0),
         export_poll_interval=_whole_number(
             config, "export_poll_interval_seconds", DEFAULT_EXPORT_POLL_INTERVAL, minimum=0
         ),
-        export_timeout=_whole_number(config, "export_timeout_seconds", DEFAULT_EXPORT_TIMEOUT, minimum=1),
+        export_timeout=_whole_number(
+            config, "export_timeout_seconds", DEFAULT_EXPORT_TIMEOUT, minimum=1
+        ),
         export_safety_lag=_whole_number(
             config, "export_safety_lag_seconds", DEFAULT_EXPORT_SAFETY_LAG, minimum=0
         ),
@@ -280,7 +284,9 @@ def _rate_limits(value: Any) -> dict[str, int]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise SettingsError("rate_limits_per_minute must be an object of bucket names and whole numbers.")
+        raise SettingsError(
+            "rate_limits_per_minute must be an object of bucket names and whole numbers."
+        )
     limits = {}
     for bucket, limit in value.items():
         if bucket not in RATE_LIMIT_BUCKETS:
@@ -305,7 +311,9 @@ def refuse_unknown_settings(config: Mapping[str, Any], known: Iterable[str]) -> 
         if key in names:
             continue
         if not _HARMLESS_TO_ECHO.fullmatch(key):
-            raise SettingsError("The config holds an unknown setting; remove it or correct its name.")
+            raise SettingsError(
+                "The config holds an unknown setting; remove it or correct its name."
+            )
         guess = difflib.get_close_matches(key, names, n=1)
         hint = f" (did you mean {guess[0]}?)" if guess else ""
         raise SettingsError(f"Unknown setting {key!r}{hint}: remove it or correct its name.")
@@ -317,12 +325,20 @@ def _credentials(config: Mapping[str, Any]) -> tuple[str | None, str | None, str
         config.get("client_id"),
         config.get("client_secret"),
     )
-    for name, value in (("api_token", api_token), ("client_id", client_id), ("client_secret", client_secret)):
+    for name, value in (
+        ("api_token", api_token),
+        ("client_id", client_id),
+        ("client_secret", client_secret),
+    ):
         if _present(value) and _UNSAFE_IN_CREDENTIAL.search(str(value).strip()):
             raise SettingsError(
                 f"{name} contains spaces or control characters; paste the value exactly as Qualtrics shows it."
             )
-    has_token, has_id, has_secret = _present(api_token), _present(client_id), _present(client_secret)
+    has_token, has_id, has_secret = (
+        _present(api_token),
+        _present(client_id),
+        _present(client_secret),
+    )
     if has_token and (has_id or has_secret):
         raise SettingsError(
             "Give either api_token or client_id and client_secret, not both: remove one of them."
@@ -333,7 +349,9 @@ def _credentials(config: Mapping[str, Any]) -> tuple[str | None, str | None, str
         return None, str(client_id).strip(), str(client_secret).strip()
     if has_id or has_secret:
         missing = "client_secret" if has_id else "client_id"
-        raise SettingsError(f"OAuth needs both client_id and client_secret, but {missing} is missing.")
+        raise SettingsError(
+            f"OAuth needs both client_id and client_secret, but {missing} is missing."
+        )
     raise SettingsError("No Qualtrics credentials: set api_token, or client_id and client_secret.")
 
 
@@ -358,7 +376,9 @@ def _origin(config: Mapping[str, Any]) -> str:
 def _echoable_host(text: str, config: Mapping[str, Any]) -> bool:
     """Whether a wrong data_center may appear in the error: host-like text, never a pasted credential
     (a long run of letters and digits, or the value of a credential setting)."""
-    secrets = {str(config.get(key) or "").strip() for key in ("api_token", "client_id", "client_secret")}
+    secrets = {
+        str(config.get(key) or "").strip() for key in ("api_token", "client_id", "client_secret")
+    }
     if text in secrets or not _HARMLESS_TO_ECHO.fullmatch(text):
         return False
     return len(text) <= 20 or "." in text or "/" in text
@@ -371,7 +391,9 @@ def _origin_from_base_url(base_url: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise SettingsError("base_url must be an http(s) URL such as https://iad1.qualtrics.com.")
     if parts.username is not None or parts.password is not None:
-        raise SettingsError("base_url must not contain a user name or password; use the credential settings.")
+        raise SettingsError(
+            "base_url must not contain a user name or password; use the credential settings."
+        )
     if parts.query or parts.fragment:
         raise SettingsError("base_url must not contain a query string or fragment.")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -405,7 +427,9 @@ def _oauth_scopes(value: Any) -> tuple[str, ...] | None:
         return None
     scopes = tuple(str(scope).strip() for scope in value if str(scope).strip())
     if not scopes:
-        raise SettingsError("oauth_scopes is empty; leave it out to request what the selected streams need.")
+        raise SettingsError(
+            "oauth_scopes is empty; leave it out to request what the selected streams need."
+        )
     return scopes
 
 
@@ -451,7 +475,9 @@ def _directory_ids(value: Any) -> tuple[str, ...] | None:
     for entry in entries:
         if not _DIRECTORY_ID.fullmatch(entry):
             shown = f" {entry!r}" if _HARMLESS_TO_ECHO.fullmatch(entry) else ""
-            raise SettingsError(f"directory_ids entry{shown} is not a directory ID, such as POOL_abc123.")
+            raise SettingsError(
+                f"directory_ids entry{shown} is not a directory ID, such as POOL_abc123."
+            )
     return entries
 
 

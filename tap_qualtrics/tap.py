@@ -19,7 +19,6 @@ from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.output import TapMessageWriter, flush_all
 from tap_qualtrics.redaction import Redactor
 from tap_qualtrics.run import SyncRun, collect_failures
-from tap_qualtrics.termination import TerminationRequested, on_signal
 from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error, refuse_unknown_settings
 from tap_qualtrics.streams import (
     BlocksStream,
@@ -41,6 +40,7 @@ from tap_qualtrics.streams import (
     SurveysStream,
     UsersStream,
 )
+from tap_qualtrics.termination import TerminationRequested, on_signal
 
 
 class TapQualtrics(Tap):
@@ -66,7 +66,7 @@ class TapQualtrics(Tap):
         """This run's shared settings, authenticator and failure ledger."""
         return SyncRun(
             self.config,
-            started_at=datetime.datetime.fromtimestamp(self.initialized_at / 1000, datetime.timezone.utc),
+            started_at=datetime.datetime.fromtimestamp(self.initialized_at / 1000, datetime.UTC),
             required_scopes=self._required_scopes,
         )
 
@@ -98,7 +98,8 @@ class TapQualtrics(Tap):
         needed = {
             scope
             for stream in self.streams.values()
-            if isinstance(stream, QualtricsStream) and (stream.selected or stream.has_selected_descendents)
+            if isinstance(stream, QualtricsStream)
+            and (stream.selected or stream.has_selected_descendents)
             for scope in stream.required_scopes
         }
         return tuple(sorted(needed))
@@ -137,7 +138,11 @@ class TapQualtrics(Tap):
         with collect_failures() as failures:
             try:
                 super().invoke(
-                    about=about, about_format=about_format, config=config, state=state, catalog=catalog
+                    about=about,
+                    about_format=about_format,
+                    config=config,
+                    state=state,
+                    catalog=catalog,
                 )
                 flush_all()  # the last records, when no STATE followed them
             except ConfigValidationError as error:
@@ -167,7 +172,8 @@ def _exit_stopped(signum: int) -> None:
     """
     name = signal.Signals(signum).name
     TapQualtrics.logger.error(
-        "Stopped by %s before the sync finished; the next run resumes from the last STATE written.", name
+        "Stopped by %s before the sync finished; the next run resumes from the last STATE written.",
+        name,
     )
     flush_all()
     sys.stdout.flush()

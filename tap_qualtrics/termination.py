@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+
 class TerminationRequested(BaseException):  # a signal, like KeyboardInterrupt
     """SIGTERM or SIGINT arrived: unwinds the sync past every per-survey ``except Exception``."""
 

@@ -134,7 +134,9 @@ class ResponseExporter:
             raise
         return spool
 
-    def _wait_for_file(self, progress_path: str, progress: Mapping[str, Any], deadline: float) -> str:
+    def _wait_for_file(
+        self, progress_path: str, progress: Mapping[str, Any], deadline: float
+    ) -> str:
         interval = self._timing.poll_interval
         while True:
             status = progress.get("status")
@@ -185,11 +187,15 @@ def read_export_file(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
                     ):
                         yield from _parse_ndjson(lines)
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-            raise ExportFailedError(f"the downloaded export file is a corrupt zip archive ({error})") from None
+            raise ExportFailedError(
+                f"the downloaded export file is a corrupt zip archive ({error})"
+            ) from None
     else:
         spool.seek(0)
         if spool.read(4) == ZIP_MAGIC:
-            raise ExportFailedError("the downloaded export file is a damaged zip archive (truncated or corrupt)")
+            raise ExportFailedError(
+                "the downloaded export file is a damaged zip archive (truncated or corrupt)"
+            )
         spool.seek(0)
         yield from _parse_ndjson(spool)
 
@@ -210,7 +216,9 @@ def _parse_ndjson(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
             stripped = line  # the parsers accept the surrounding whitespace and newline
         try:
             response = _loads(stripped)
-        except msgspec.DecodeError:  # not strict JSON (NaN, bytes that are not UTF-8): json reads more
+        except (
+            msgspec.DecodeError
+        ):  # not strict JSON (NaN, bytes that are not UTF-8): json reads more
             response = _lenient_loads(stripped)
         if b"\\u0000" in stripped:
             response = without_nul(response)
@@ -226,7 +234,9 @@ def _lenient_loads(line: bytes) -> Any:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
-        logger.warning("An exported response held bytes that are not UTF-8; they were replaced by U+FFFD")
+        logger.warning(
+            "An exported response held bytes that are not UTF-8; they were replaced by U+FFFD"
+        )
         text = line.decode("utf-8", "replace")
     try:
         return json.loads(text, parse_float=decimal.Decimal)
@@ -235,7 +245,9 @@ def _lenient_loads(line: bytes) -> Any:
     try:
         response = json.loads(text, parse_float=decimal.Decimal, strict=False)
     except json.JSONDecodeError as error:
-        raise ExportFailedError(f"the downloaded export file holds a line that is not JSON ({error})") from None
+        raise ExportFailedError(
+            f"the downloaded export file holds a line that is not JSON ({error})"
+        ) from None
     logger.warning(
         "Exported response %s held raw control characters inside its text; they were kept as they are",
         _response_id(response),

@@ -23,7 +23,9 @@ MIN_WINDOW_SECONDS = 60
 FALLBACK_EARLIEST = "2002-01-01T00:00:00Z"
 
 
-def split_window(window: ExportWindow, pieces: int, earliest: str | None = None) -> list[ExportWindow]:
+def split_window(
+    window: ExportWindow, pieces: int, earliest: str | None = None
+) -> list[ExportWindow]:
     """``window`` as up to ``pieces`` consecutive windows of equal length, cut on whole seconds.
 
     Returns ``[window]`` when it is too short to cut (under two :data:`MIN_WINDOW_SECONDS`).

@@ -43,7 +43,10 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         retry_policy: RetryPolicy,
     ) -> None:
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
-        self._token_request_headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
+        self._token_request_headers = {
+            "Authorization": f"Basic {basic}",
+            "Accept": "application/json",
+        }
         super().__init__(
             auth_endpoint=token_url,
             oauth_scopes=" ".join(scopes),
@@ -99,7 +102,9 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
                 return True  # someone already replaced it
             if sent == self._token_from_rejection:
                 return False
-            logger.info("Qualtrics rejected the OAuth access token before its expiry; requesting a new one")
+            logger.info(
+                "Qualtrics rejected the OAuth access token before its expiry; requesting a new one"
+            )
             self.access_token = None
             self.last_refreshed = None
             self._refresh_is_after_rejection = True
@@ -107,7 +112,10 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
 
     def note_accepted(self, request: requests.PreparedRequest) -> None:
         """A success with the current token: a later rejection may be refreshed again."""
-        if self._token_from_rejection is not None and _bearer_token(request) == self._token_from_rejection:
+        if (
+            self._token_from_rejection is not None
+            and _bearer_token(request) == self._token_from_rejection
+        ):
             with self._lock:
                 self._token_from_rejection = None
 
@@ -147,19 +155,23 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
                     raise QualtricsAuthError(msg) from None
             else:
                 if response.is_redirect:
-                    raise QualtricsAuthError(describe_redirect(response), status=response.status_code)
+                    raise QualtricsAuthError(
+                        describe_redirect(response), status=response.status_code
+                    )
                 if response.ok:
                     return response
                 if response.status_code not in RETRIABLE_TOKEN_STATUSES or (
                     attempt == self._retry_policy.max_attempts
                 ):
-                    raise QualtricsAuthError(describe_token_failure(response), status=response.status_code)
+                    raise QualtricsAuthError(
+                        describe_token_failure(response), status=response.status_code
+                    )
             time.sleep(self._retry_policy.wait_seconds(attempt, response))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def _bearer_token(request: requests.PreparedRequest) -> str | None:
@@ -174,7 +186,9 @@ def build_authenticator(
     """The one authenticator of a run, from checked settings."""
     if not settings.uses_oauth:
         assert settings.api_token is not None
-        return APIKeyAuthenticator(key=API_TOKEN_HEADER, value=settings.api_token, location="header")
+        return APIKeyAuthenticator(
+            key=API_TOKEN_HEADER, value=settings.api_token, location="header"
+        )
     assert settings.client_id is not None and settings.client_secret is not None
     return ClientCredentialsAuthenticator(
         token_url=settings.token_url,

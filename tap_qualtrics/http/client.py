@@ -8,9 +8,9 @@ including the export engine's polls and downloads.
 from __future__ import annotations
 
 import itertools
-from functools import cached_property
 import random
 from collections.abc import Callable, Generator, Iterator, Mapping
+from functools import cached_property
 from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import ParseResult, urlparse, urlsplit
@@ -60,8 +60,12 @@ class BudgetedAdapter(HTTPAdapter):
         self._budget = budget
 
     @override
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        self._budget().acquire(buckets_for(request.method or "GET", urlsplit(request.url or "").path))
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        self._budget().acquire(
+            buckets_for(request.method or "GET", urlsplit(request.url or "").path)
+        )
         return super().send(request, *args, **kwargs)
 
 
@@ -198,7 +202,9 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         retry_numbers = itertools.count(1)
         policy = self.retry_policy
         return self.backoff_runtime(
-            value=lambda error: policy.wait_seconds(next(retry_numbers), getattr(error, "response", None))
+            value=lambda error: policy.wait_seconds(
+                next(retry_numbers), getattr(error, "response", None)
+            )
         )
 
     @override
@@ -329,7 +335,9 @@ class QualtricsStream(RESTStream[ParseResult | None]):
 
         self.request_decorator(fetch_into_destination)(prepared)
 
-    def _send(self, request: requests.PreparedRequest, *, stream: bool = False) -> requests.Response:
+    def _send(
+        self, request: requests.PreparedRequest, *, stream: bool = False
+    ) -> requests.Response:
         authenticated = self.authenticator(request)
         response = self.requests_session.send(
             authenticated, timeout=self.timeout, stream=stream, allow_redirects=self.allow_redirects
@@ -347,7 +355,9 @@ class QualtricsStream(RESTStream[ParseResult | None]):
     def get_replication_key_signpost(self, context: Context | None = None) -> str | None:
         """The run's start, in the same string form as every bookmark (the SDK compares strings)."""
         return (
-            self.run.started_at_text if self.replication_key and self.is_timestamp_replication_key else None
+            self.run.started_at_text
+            if self.replication_key and self.is_timestamp_replication_key
+            else None
         )
 
     @override

@@ -18,7 +18,9 @@ MAX_MESSAGE_CHARS = 300
 class QualtricsAPIError(FatalAPIError):
     """A request Qualtrics refused for good (4xx other than 429, or retries used up)."""
 
-    def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, error_code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
@@ -112,7 +114,9 @@ def describe_failure(response: requests.Response, *, uses_oauth: bool) -> str:
         return f"Qualtrics rejected the API token{code_part} — check api_token and data_center."
     detail = in_parentheses(code, message)
     if status == HTTPStatus.FORBIDDEN:
-        hint = "the OAuth client's scopes" if uses_oauth else "the permissions of the API token's user"
+        hint = (
+            "the OAuth client's scopes" if uses_oauth else "the permissions of the API token's user"
+        )
         return f"Qualtrics refused {endpoint} with HTTP 403{detail} — check {hint}."
     if status == HTTPStatus.NOT_FOUND:
         return (

@@ -108,7 +108,9 @@ _NUMERIC_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?\Z")
 #: what ``ColumnMap.decompose`` does with one key: a mode (``_SKIP``, ``_EMBED``, ``_ORDER``, ``_ANSWER``)
 #: first, then what that mode needs (see ``ColumnMap._plan``)
 Plan = tuple[Any, ...]
-_JSON = msgspec.json.Encoder(decimal_format="number")  # lists and objects as text; exact numbers stay numbers
+_JSON = msgspec.json.Encoder(
+    decimal_format="number"
+)  # lists and objects as text; exact numbers stay numbers
 _MAX_RULE_COLUMNS = 10_000  # keys resolved at run time that are remembered per survey
 
 # plan modes
@@ -355,7 +357,9 @@ class ColumnMap:
         )
         tail = f"{column.column}|".encode()
         unit = self._units.get(column.question_id or "")
-        if column.kind == KIND_DISPLAY_ORDER:  # rows (``_DO`` of a matrix) or choices (``_ADO``, others)
+        if (
+            column.kind == KIND_DISPLAY_ORDER
+        ):  # rows (``_DO`` of a matrix) or choices (``_ADO``, others)
             rows = unit is not None and bool(unit.rows) and not column.column.endswith("_ADO")
             return (_ORDER, structure, tail, rows)
         coded = (
@@ -536,12 +540,16 @@ def _from_map_entry(
     ):
         kind = KIND_TEXT_ENTRY
     multi = (
-        kind == KIND_ANSWER
-        and key == qid
-        and parent is not None
-        and parent.type == "MC"
-        and parent.selector in MULTI_SELECTORS
-    ) or grouped or listed
+        (
+            kind == KIND_ANSWER
+            and key == qid
+            and parent is not None
+            and parent.type == "MC"
+            and parent.selector in MULTI_SELECTORS
+        )
+        or grouped
+        or listed
+    )
     return ExportColumn(
         column=_looped(key, loop_id),
         kind=kind,
@@ -569,7 +577,12 @@ def _resolve_by_rule(key: str, units: Mapping[str, Unit]) -> ExportColumn:
     match = _QUESTION_KEY.match(key)
     if match is None:
         return ExportColumn(column=key, kind=KIND_EMBEDDED_DATA, source=SOURCE_RULE)
-    loop_id, qid, side_by_side_id, rest = match["loop"], match["qid"], match["col"], match["rest"] or ""
+    loop_id, qid, side_by_side_id, rest = (
+        match["loop"],
+        match["qid"],
+        match["col"],
+        match["rest"] or "",
+    )
     unit_id = f"{qid}#{side_by_side_id}" if side_by_side_id else qid
     unit = units.get(unit_id)
     common: dict[str, Any] = {
@@ -619,7 +632,9 @@ def _resolve_by_rule(key: str, units: Mapping[str, Unit]) -> ExportColumn:
         and not (_is_choice(unit, choice_id) or _CARRIED.match(choice_id) or qtype in _PART_CHOICES)
     ):  # a part the question does not have: kept raw, never guessed
         return ExportColumn(kind=KIND_UNKNOWN, sub_question_id=sub_question_id, **common)
-    multi = not parts and unit is not None and unit.type == "MC" and unit.selector in MULTI_SELECTORS
+    multi = (
+        not parts and unit is not None and unit.type == "MC" and unit.selector in MULTI_SELECTORS
+    )
     return ExportColumn(
         kind=KIND_TEXT_ENTRY if is_text else KIND_ANSWER,
         sub_question_id=sub_question_id,

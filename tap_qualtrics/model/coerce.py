@@ -10,7 +10,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 

@@ -434,9 +434,7 @@ def _loop_iterations(block: Mapping[str, Any], questions: Mapping[str, Any]) -> 
     looping = options.get("Looping")
     if looping in (None, "", "None", False):
         return []
-    loop_options = (
-        as_mapping(options.get("LoopingOptions"))
-    )
+    loop_options = as_mapping(options.get("LoopingOptions"))
     if looping == "Question":
         source = questions.get(str(loop_options.get("QID") or ""))
         if isinstance(source, Mapping):

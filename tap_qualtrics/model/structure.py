@@ -176,9 +176,7 @@ def _unit(
     legacy_choices: Any,
     legacy_rows: Any,
 ) -> Unit:
-    legacy_type = (
-        as_mapping(legacy.get("questionType"))
-    )
+    legacy_type = as_mapping(legacy.get("questionType"))
     variable_names = as_mapping(question.get("VariableNaming"))
     recodes = as_mapping(question.get("RecodeValues"))
     choices: tuple[Choice, ...] = ()
@@ -265,7 +263,11 @@ def _choices(
 def block_list(blocks: Any) -> list[Mapping[str, Any]]:
     """The block objects of the definition's ``Blocks`` (a mapping by block ID, or a list)."""
     values = (
-        blocks.values() if isinstance(blocks, Mapping) else blocks if isinstance(blocks, list) else []
+        blocks.values()
+        if isinstance(blocks, Mapping)
+        else blocks
+        if isinstance(blocks, list)
+        else []
     )
     return [block for block in values if isinstance(block, Mapping)]
 
@@ -349,7 +351,6 @@ def question_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[
             "configuration": _object(question.get("Configuration")),
             "display_logic": _object(question.get("DisplayLogic")),
         }
-
 
 
 def choice_records(survey_id: str, units: Mapping[str, Unit]) -> Iterator[dict[str, Any]]:
@@ -507,7 +508,6 @@ def _object(value: Any) -> dict[str, Any] | None:
     if isinstance(value, Mapping):
         return dict(value)
     return None
-
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -6,7 +6,9 @@ import re
 from functools import lru_cache
 from html.parser import HTMLParser
 
-_BREAKING_TAGS = frozenset({"br", "p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"})
+_BREAKING_TAGS = frozenset(
+    {"br", "p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"}
+)
 _WHITESPACE = re.compile(r"\s+")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 

@@ -13,7 +13,7 @@ import re
 import pendulum
 from pendulum.parsing.exceptions import ParserError
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 # The shapes Qualtrics actually sends, normalised without parsing (the record path runs this per field).
 _UTC_ZULU = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?Z")

@@ -10,8 +10,8 @@ from tap_qualtrics.streams.directory import (
 )
 from tap_qualtrics.streams.distributions import DistributionContactsStream, DistributionsStream
 from tap_qualtrics.streams.organization import DivisionsStream, GroupsStream
-from tap_qualtrics.streams.response_answers import ResponseAnswersStream, ResponseEmbeddedDataStream
 from tap_qualtrics.streams.questions import QuestionsStream
+from tap_qualtrics.streams.response_answers import ResponseAnswersStream, ResponseEmbeddedDataStream
 from tap_qualtrics.streams.responses import ResponsesStream
 from tap_qualtrics.streams.survey_structure import (
     BlocksStream,
@@ -24,21 +24,21 @@ from tap_qualtrics.streams.users import UsersStream
 
 __all__ = [
     "BlocksStream",
-    "ExportColumnsStream",
-    "QuestionChoicesStream",
-    "ResponseAnswersStream",
-    "ResponseEmbeddedDataStream",
-    "SubQuestionsStream",
     "ContactsStream",
     "DirectoriesStream",
     "DistributionContactsStream",
     "DistributionsStream",
     "DivisionsStream",
+    "ExportColumnsStream",
     "GroupsStream",
     "MailingListContactsStream",
     "MailingListsStream",
+    "QuestionChoicesStream",
     "QuestionsStream",
+    "ResponseAnswersStream",
+    "ResponseEmbeddedDataStream",
     "ResponsesStream",
+    "SubQuestionsStream",
     "SurveysStream",
     "UsersStream",
 ]

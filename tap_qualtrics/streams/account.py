@@ -22,7 +22,6 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
-from tap_qualtrics.model.coerce import to_bool, to_int
 from tap_qualtrics.http.errors import (
     QualtricsAPIError,
     QualtricsAuthError,
@@ -31,6 +30,7 @@ from tap_qualtrics.http.errors import (
     in_parentheses,
     qualtrics_error_detail,
 )
+from tap_qualtrics.model.coerce import to_bool, to_int
 from tap_qualtrics.model.text import snake_case
 from tap_qualtrics.model.timestamps import format_timestamp, normalize_or_none
 
@@ -184,7 +184,7 @@ class AccountStream(QualtricsStream):
         code, message = qualtrics_error_detail(response)
         detail = in_parentheses(code, message)
         needed = permission_for(response.url)
-        scope, permission = needed if needed else (None, "read this endpoint")
+        scope, permission = needed or (None, "read this endpoint")
         if self.run.settings.uses_oauth:
             hint = (
                 f"the OAuth client needs the {scope} scope"

@@ -24,10 +24,10 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.errors import QualtricsAPIError
+from tap_qualtrics.model.timestamps import UTC, format_timestamp, parse_timestamp
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.account import AccountStream, ListStream, PartitionedStream, record_from
 from tap_qualtrics.streams.windowed import WindowedStream
-from tap_qualtrics.model.timestamps import UTC, format_timestamp, parse_timestamp
 
 #: Qualtrics refuses to page contact search beyond this many results (HTTP 400).
 SEARCH_DEPTH_LIMIT = 10_000

@@ -25,10 +25,6 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.http.client import QualtricsStream
-from tap_qualtrics.model.coerce import to_bool, to_int, to_number, to_text
-from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
-from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.exports.engine import (
     ExportFailedError,
     ExportTiming,
@@ -37,11 +33,15 @@ from tap_qualtrics.exports.engine import (
     SplittableExportError,
     read_export_file,
 )
-from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.response_children import ResponseChildren
-from tap_qualtrics.streams.account import to_timestamp
-from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
+from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.exports.windows import split_window
+from tap_qualtrics.http.client import QualtricsStream
+from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
+from tap_qualtrics.model.coerce import to_bool, to_int, to_number, to_text
+from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
+from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.streams.account import to_timestamp
+from tap_qualtrics.streams.response_children import ResponseChildren
 
 # values key -> (column, conversion). Keys follow the JSON/NDJSON export.
 METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
@@ -123,7 +123,9 @@ class ResponsesStream(QualtricsStream):
     def partitions(self) -> list[dict[str, Any]] | None:
         """``{"survey_id": ...}`` for every selected survey of the live list (listed once per run)."""
         if self._partitions is None:
-            self._partitions = [{"survey_id": survey_id} for survey_id in self._selected_survey_ids()]
+            self._partitions = [
+                {"survey_id": survey_id} for survey_id in self._selected_survey_ids()
+            ]
         return self._partitions
 
     def _selected_survey_ids(self) -> list[str]:
@@ -177,9 +179,14 @@ class ResponsesStream(QualtricsStream):
             settings = self.run.settings
             _ = self.run.rate_budget  # created here, before any export thread can race to create it
             self._exporter = ResponseExporter(
-                self, ExportTiming(poll_interval=settings.export_poll_interval, timeout=settings.export_timeout)
+                self,
+                ExportTiming(
+                    poll_interval=settings.export_poll_interval, timeout=settings.export_timeout
+                ),
             )
-            self._pipeline = ExportPipeline(self._fetch_first_export, settings.max_concurrent_exports)
+            self._pipeline = ExportPipeline(
+                self._fetch_first_export, settings.max_concurrent_exports
+            )
         return self._pipeline
 
     def _fetch_first_export(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
@@ -289,7 +296,9 @@ class ResponsesStream(QualtricsStream):
     def _spool_records(self, spool: Any, survey_id: str, start: str | None) -> Iterator[Record]:
         children = self._response_children()
         latest = start
-        untyped: list[str] = []  # metadata keys of the current response that do not fit their columns
+        untyped: list[
+            str
+        ] = []  # metadata keys of the current response that do not fit their columns
         for exported in read_export_file(spool):
             untyped.clear()
             record = response_record(survey_id, exported, untyped)
@@ -313,7 +322,9 @@ class ResponsesStream(QualtricsStream):
                     survey_id,
                     ", ".join(untyped),
                 )
-            children.write(record)  # the response's answer rows go out before it (and the STATE after it)
+            children.write(
+                record
+            )  # the response's answer rows go out before it (and the STATE after it)
             yield record
         children.report(survey_id)
 
@@ -325,7 +336,9 @@ class ResponsesStream(QualtricsStream):
         return self._children
 
     @override
-    def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
         """None: the children's rows are written in this stream's export pass (streams/answer_rows.py), not by
         one child sync per response."""
         return ()

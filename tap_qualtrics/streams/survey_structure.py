@@ -16,16 +16,16 @@ from singer_sdk import StreamSchema
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.model.answers import build_column_map
 from tap_qualtrics.http.client import QualtricsStream
-from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.surveys import DEFINITION_KEY, LEGACY_KEY, SurveysStream
+from tap_qualtrics.model.answers import build_column_map
 from tap_qualtrics.model.structure import (
     block_records,
     choice_records,
     question_units,
     sub_question_records,
 )
+from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.streams.surveys import DEFINITION_KEY, LEGACY_KEY, SurveysStream
 
 
 class SurveyStructureStream(QualtricsStream):

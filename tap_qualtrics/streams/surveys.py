@@ -19,10 +19,10 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
-from tap_qualtrics.model.coerce import to_bool, to_int
 from tap_qualtrics.http.errors import QualtricsAuthError
-from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.model.coerce import to_bool, to_int
 from tap_qualtrics.model.timestamps import normalize_or_none
+from tap_qualtrics.schema_files import SCHEMAS
 
 DEFINITION_KEY = "definition"
 LEGACY_KEY = "legacy"
@@ -60,7 +60,9 @@ class SurveysStream(QualtricsStream):
         retry = set(state.get(RETRY_KEY) or ())
         synced: set[str] = set()
         refused: set[str] = set()
-        for survey_id, element in self._surveys_to_read(context, selection, bookmark, known, retry, synced):
+        for survey_id, element in self._surveys_to_read(
+            context, selection, bookmark, known, retry, synced
+        ):
             record = self._survey_record(survey_id, element)
             if record is None:
                 refused.add(survey_id)
@@ -113,7 +115,9 @@ class SurveysStream(QualtricsStream):
             raise  # the credentials are refused: no other survey can succeed either
         except Exception as error:  # noqa: BLE001 - isolate the survey, retry it next run
             reason = self.run.redact(str(error))
-            self.logger.error("Survey %s was not synced this run (retried next run): %s", survey_id, reason)
+            self.logger.error(
+                "Survey %s was not synced this run (retried next run): %s", survey_id, reason
+            )
             self.run.failures.record_stream(self.name, f"{survey_id}: {reason}")
             return None
         if self.child_streams:
@@ -168,8 +172,12 @@ def survey_record(
         "brand_id": definition.get("BrandID"),
         "is_active": to_bool(element.get("isActive", legacy.get("isActive"))),
         "status": definition.get("SurveyStatus"),
-        "creation_date": normalize_or_none(element.get("creationDate") or legacy.get("creationDate")),
-        "last_modified": normalize_or_none(element.get("lastModified") or legacy.get("lastModifiedDate")),
+        "creation_date": normalize_or_none(
+            element.get("creationDate") or legacy.get("creationDate")
+        ),
+        "last_modified": normalize_or_none(
+            element.get("lastModified") or legacy.get("lastModifiedDate")
+        ),
         "last_activated": normalize_or_none(definition.get("LastActivated")),
         "last_accessed": normalize_or_none(definition.get("LastAccessed")),
         "expiration_start_date": normalize_or_none(expiration.get("startDate")),
@@ -190,4 +198,6 @@ def survey_record(
 def _embedded_data_defaults(fields: Any) -> dict[str, Any] | None:
     if not isinstance(fields, list):
         return None
-    return {f["name"]: f.get("defaultValue") for f in fields if isinstance(f, dict) and f.get("name")}
+    return {
+        f["name"]: f.get("defaultValue") for f in fields if isinstance(f, dict) and f.get("name")
+    }

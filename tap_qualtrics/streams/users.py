@@ -10,9 +10,9 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.model.coerce import to_bool
-from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.model.text import snake_case
 from tap_qualtrics.model.timestamps import normalize_or_none
+from tap_qualtrics.schema_files import SCHEMAS
 
 # Qualtrics key -> column, where snake-casing the key is not the column name.
 RENAMED = {"id": "user_id", "userName": "username"}
