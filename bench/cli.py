@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from bench.floor import measure_floor
 from bench.sandbox_export import download_export
 from bench.taprun import available_streams, run_tap, selected_catalog
@@ -185,8 +187,6 @@ def _runs(values: list[str]) -> list[tuple[str, int]]:
 
 
 def _list_surveys(handle: Any) -> list[dict[str, Any]]:
-    import requests
-
     url: str | None = f"{handle.base_url}/API/v3/surveys"
     elements: list[dict[str, Any]] = []
     while url:

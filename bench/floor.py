@@ -19,7 +19,7 @@ def measure_floor(export_zip: Path) -> tuple[float, float, int]:
     count = 0
     started = time.perf_counter()
     cpu_started = time.thread_time()
-    with open(os.devnull, "wb") as sink, zipfile.ZipFile(export_zip) as archive:
+    with Path(os.devnull).open("wb") as sink, zipfile.ZipFile(export_zip) as archive:
         for member in archive.infolist():
             with archive.open(member) as raw, io.BufferedReader(raw, READ_BUFFER_BYTES) as lines:
                 for line in lines:

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from tap_qualtrics.tap import TapQualtrics
+
 REPO = Path(__file__).resolve().parents[1]
 TIME = shutil.which("time") or "/usr/bin/time"  # GNU time (apt-get install time)
 
@@ -70,6 +72,8 @@ class OutputTally:
 
 @dataclass
 class TapResult:
+    """One run of the tap: how it ended, what it cost, and what it wrote."""
+
     returncode: int
     wall_seconds: float
     peak_rss_mb: float
@@ -87,8 +91,6 @@ class TapResult:
 
 def selected_catalog(config: dict[str, Any], streams: Iterable[str]) -> dict[str, Any]:
     """The tap's catalog with only ``streams`` selected (and available streams reported)."""
-    from tap_qualtrics.tap import TapQualtrics
-
     wanted = set(streams)
     catalog = TapQualtrics(config=config, validate_config=False).catalog_dict
     for entry in catalog["streams"]:
@@ -99,8 +101,6 @@ def selected_catalog(config: dict[str, Any], streams: Iterable[str]) -> dict[str
 
 
 def available_streams(config: dict[str, Any]) -> set[str]:
-    from tap_qualtrics.tap import TapQualtrics
-
     return {
         e["tap_stream_id"]
         for e in TapQualtrics(config=config, validate_config=False).catalog_dict["streams"]
@@ -132,7 +132,8 @@ def run_tap(
         with subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=err, cwd=workdir, env=env, bufsize=1 << 20
         ) as process:
-            assert process.stdout is not None
+            if process.stdout is None:  # Popen(stdout=PIPE) always opens it
+                raise RuntimeError("the tap's stdout pipe is missing")
             reader = threading.Thread(target=tally.read, args=(process.stdout,), daemon=True)
             reader.start()
             returncode = process.wait()

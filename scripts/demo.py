@@ -22,6 +22,11 @@ from typing import Any
 
 import meltano_setup
 
+try:
+    import duckdb
+except ImportError:  # an extra (test): main says how to install it
+    duckdb = None
+
 OUT = meltano_setup.ROOT / "demo-output"
 DATABASE = OUT / "warehouse.duckdb"
 LOG = OUT / "meltano.log"
@@ -45,9 +50,7 @@ _streams_begun: set[str] = set()
 
 def main() -> int:
     started = time.monotonic()
-    try:
-        import duckdb  # noqa: F401  (only to fail early with a clear sentence)
-    except ImportError:
+    if duckdb is None:  # fail early with a clear sentence
         print(
             "The demo reads the DuckDB file with the duckdb package, which .venv lacks: reinstall .venv "
             "with `.venv/bin/pip install -e '.[sandbox,test]'` (or delete .venv and run `make demo`)."
@@ -57,7 +60,8 @@ def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
 
-    from qualtrics_sandbox import running_sandbox
+    # werkzeug (the sandbox extra) is imported only after the check above could explain a missing extra
+    from qualtrics_sandbox import running_sandbox  # noqa: PLC0415 - optional extra, checked first
 
     print("\nStarting qualtrics-sandbox (a local fake of the Qualtrics v3 API) ...")
     with running_sandbox(**SANDBOX) as sandbox:
@@ -136,8 +140,6 @@ def _show_progress(line: str) -> None:
 
 
 def _connect() -> Any:
-    import duckdb
-
     return duckdb.connect(str(DATABASE), read_only=True)
 
 
@@ -239,7 +241,10 @@ def _print_sample(db: Any, table: str) -> None:
     rows = db.execute(f'SELECT {quoted} FROM {SCHEMA}."{table}" ORDER BY ALL LIMIT 3').fetchall()
     print(f"\n   {table} (sample):")
     for row in rows:
-        print("     " + "  ".join(f"{c}={_short(v, 40)!s}" for c, v in zip(readable, row)))
+        print(
+            "     "
+            + "  ".join(f"{c}={_short(v, 40)!s}" for c, v in zip(readable, row, strict=True))
+        )
 
 
 def _modified(survey_id: str, response_ids: list[str]) -> dict[str, Any]:

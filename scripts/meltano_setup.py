@@ -163,7 +163,8 @@ def stream_meltano(
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert process.stderr is not None
+        if process.stderr is None:  # Popen(stderr=PIPE) always opens it
+            raise RuntimeError("Meltano's stderr pipe is missing")
         for line in process.stderr:
             log.write(line)
             on_log_line(line.rstrip("\n"))
