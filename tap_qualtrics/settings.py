@@ -22,7 +22,7 @@ from tap_qualtrics.model.timestamps import InvalidTimestampError, format_timesta
 from tap_qualtrics.selection import SurveySelection
 
 API_PATH = "/API/v3"
-TOKEN_PATH = "/oauth2/token"
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
 
 DEFAULT_REQUEST_TIMEOUT = 300
 DEFAULT_MAX_RETRIES = 5
@@ -373,6 +373,10 @@ def _origin(config: Mapping[str, Any]) -> str:
     return f"https://{text}.qualtrics.com"
 
 
+#: a data centre ID is short (``iad1``, ``fra1``); a longer dot-less word may be a pasted token
+LONGEST_ECHOED_DATA_CENTER = 20
+
+
 def _echoable_host(text: str, config: Mapping[str, Any]) -> bool:
     """Whether a wrong data_center may appear in the error: host-like text, never a pasted credential
     (a long run of letters and digits, or the value of a credential setting)."""
@@ -381,7 +385,7 @@ def _echoable_host(text: str, config: Mapping[str, Any]) -> bool:
     }
     if text in secrets or not _HARMLESS_TO_ECHO.fullmatch(text):
         return False
-    return len(text) <= 20 or "." in text or "/" in text
+    return len(text) <= LONGEST_ECHOED_DATA_CENTER or "." in text or "/" in text
 
 
 def _origin_from_base_url(base_url: str) -> str:

@@ -22,18 +22,23 @@ class TerminationRequested(BaseException):  # a signal, like KeyboardInterrupt
         self.signum = signum
 
 
-_writing = 0
-_pending: int | None = None
+class _WriteGuard:
+    """How many writes are in progress (nested writes count), and a signal that arrived during one."""
+
+    writing = 0
+    pending: int | None = None
+
+
+_guard = _WriteGuard()
 
 
 def on_signal(signum: int, stopping: threading.Event) -> None:
     """Called by the signal handler: stop now, or as soon as the message being written is complete."""
-    global _pending
     if stopping.is_set():
         return  # already stopping
     stopping.set()
-    if _writing:
-        _pending = signum
+    if _guard.writing:
+        _guard.pending = signum
         return
     raise TerminationRequested(signum)
 
@@ -41,12 +46,11 @@ def on_signal(signum: int, stopping: threading.Event) -> None:
 @contextmanager
 def uninterrupted() -> Iterator[None]:
     """A write to stdout that a stop signal must not cut in two."""
-    global _writing, _pending
-    _writing += 1
+    _guard.writing += 1
     try:
         yield
     finally:
-        _writing -= 1
-        if not _writing and _pending is not None:
-            signum, _pending = _pending, None
+        _guard.writing -= 1
+        if not _guard.writing and _guard.pending is not None:
+            signum, _guard.pending = _guard.pending, None
             raise TerminationRequested(signum)

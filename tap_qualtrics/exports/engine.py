@@ -23,7 +23,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 import msgspec
 
@@ -183,7 +183,10 @@ def read_export_file(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
                         continue
                     with (
                         archive.open(member) as compressed,
-                        io.BufferedReader(compressed, READ_BUFFER_BYTES) as lines,
+                        # a zip member reads like a raw stream; buffering it makes line reads cheap
+                        io.BufferedReader(
+                            cast("io.RawIOBase", compressed), READ_BUFFER_BYTES
+                        ) as lines,
                     ):
                         yield from _parse_ndjson(lines)
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
@@ -260,7 +263,7 @@ def _response_id(response: Any) -> str:
 
 
 def _without_lone_surrogates(response: Any) -> Any:
-    """Half of a UTF-16 surrogate pair (what a producer that cut an emoji in two writes as ``\\ud83d``)
+    r"""Half of a UTF-16 surrogate pair (what a producer that cut an emoji in two writes as ``\\ud83d``)
     cannot be encoded by any writer: it becomes U+FFFD, with a warning naming the response."""
     cleaned = _replace_surrogates(response)
     if cleaned != response:

@@ -12,6 +12,7 @@ import datetime
 import logging
 import threading
 import time
+from typing import Any
 
 import requests
 from singer_sdk.authenticators import APIKeyAuthenticator, OAuthAuthenticator
@@ -21,7 +22,7 @@ from tap_qualtrics.http.errors import QualtricsAuthError, describe_redirect, des
 from tap_qualtrics.http.retry import RetryPolicy
 from tap_qualtrics.settings import Settings
 
-API_TOKEN_HEADER = "X-API-TOKEN"
+API_TOKEN_HEADER = "X-API-TOKEN"  # noqa: S105 - a header name, not a secret
 REFRESH_MARGIN_SECONDS = 60.0
 REFRESH_MARGIN_FRACTION = 0.1
 RETRIABLE_TOKEN_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -63,7 +64,7 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
 
     @property
     @override
-    def oauth_request_body(self) -> dict:
+    def oauth_request_body(self) -> dict[str, Any]:
         body = {"grant_type": "client_credentials"}
         if self.oauth_scopes:
             body["scope"] = self.oauth_scopes
@@ -133,7 +134,7 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
                 "The Qualtrics OAuth endpoint answered without an access_token."
             ) from None
         expires_in = token.get("expires_in")
-        self.expires_in = float(expires_in) if expires_in is not None else None
+        self.expires_in = int(float(expires_in)) if expires_in is not None else None
         self.last_refreshed = requested_at
         self._token_from_rejection = self.access_token if self._refresh_is_after_rejection else None
         self._refresh_is_after_rejection = False
@@ -184,12 +185,15 @@ def build_authenticator(
     settings: Settings, scopes: tuple[str, ...]
 ) -> APIKeyAuthenticator | ClientCredentialsAuthenticator:
     """The one authenticator of a run, from checked settings."""
-    if not settings.uses_oauth:
-        assert settings.api_token is not None
+    if not settings.uses_oauth and settings.api_token is not None:
         return APIKeyAuthenticator(
             key=API_TOKEN_HEADER, value=settings.api_token, location="header"
         )
-    assert settings.client_id is not None and settings.client_secret is not None
+    if (
+        settings.client_id is None or settings.client_secret is None
+    ):  # parse_settings refuses this first
+        msg = "set api_token, or client_id and client_secret"
+        raise ValueError(msg)
     return ClientCredentialsAuthenticator(
         token_url=settings.token_url,
         client_id=settings.client_id,

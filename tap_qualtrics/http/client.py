@@ -25,7 +25,7 @@ from singer_sdk.pagination import BaseHATEOASPaginator
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.auth import ClientCredentialsAuthenticator
 from tap_qualtrics.http.errors import (
-    AccessTokenRejected,
+    AccessTokenRejectedError,
     QualtricsAPIError,
     QualtricsAuthError,
     TransientQualtricsError,
@@ -123,7 +123,7 @@ class QualtricsStream(RESTStream[ParseResult | None]):
 
     @property
     @override
-    def http_headers(self) -> dict:
+    def http_headers(self) -> dict[str, str]:
         return {"Accept": "application/json"}
 
     @override
@@ -170,14 +170,14 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         """The partition's bookmark as the state holds it (``None`` if it was kept for another replication
         key). Reads without writing, so it can look ahead at partitions not synced yet."""
         bookmarks = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
-        state = next(
+        state: Mapping[str, Any] = next(
             (p for p in bookmarks.get("partitions") or [] if p.get("context") == dict(context)), {}
         )
         if state.get("replication_key") != self.replication_key:
             return None
         return normalize_or_none(state.get("replication_key_value"))
 
-    def write_bookmark(self, context: Context, value: str) -> dict:
+    def write_bookmark(self, context: Context, value: str) -> dict[str, Any]:
         """Move the partition's bookmark to ``value`` (under this stream's replication key); returns the
         partition's state, e.g. for ``finalize_state_progress_markers``."""
         state = self.get_context_state(context)
@@ -217,7 +217,7 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         error = details.get("exception")
         request = (details.get("args") or (None,))[0]
         target = (
-            f"{request.method} {urlsplit(request.url).path}"
+            f"{request.method} {urlsplit(request.url or '').path}"
             if isinstance(request, requests.PreparedRequest)
             else self.name
         )
@@ -227,11 +227,11 @@ class QualtricsStream(RESTStream[ParseResult | None]):
             details.get("wait") or 0.0,
             details.get("tries", 0) + 1,
             self.backoff_max_tries(),
-            self.run.redact(str(error)) if error else "no response",
+            self.run.redact(str(error)) if error is not None else "no response",
         )
 
     @override
-    def request_decorator(self, func: Callable) -> Callable:
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """The SDK's retries (one WARNING line per retry, from :meth:`backoff_handler`: the retry library's own
         log lines are off), plus one retry with a fresh OAuth token when Qualtrics rejects the old one."""
         retrying = backoff.on_exception(
@@ -253,7 +253,7 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         def send_with_token_refresh(*args: Any, **kwargs: Any) -> Any:
             try:
                 return retrying(*args, **kwargs)
-            except AccessTokenRejected:
+            except AccessTokenRejectedError:
                 return retrying(*args, **kwargs)
 
         return send_with_token_refresh
@@ -274,7 +274,7 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         message = self.response_error_message(response)
         if status == HTTPStatus.UNAUTHORIZED:
             if uses_oauth and authenticator.forget_rejected_token(response.request):
-                raise AccessTokenRejected(message)
+                raise AccessTokenRejectedError(message)
             raise QualtricsAuthError(message, status=status)
         if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise TransientQualtricsError(message, response)

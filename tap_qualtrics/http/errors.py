@@ -30,7 +30,7 @@ class QualtricsAuthError(QualtricsAPIError):
     """The credentials themselves were refused: no survey can succeed, so the run stops."""
 
 
-class AccessTokenRejected(FatalAPIError):
+class AccessTokenRejectedError(FatalAPIError):
     """An OAuth access token was refused; the caller refreshes it and tries once more."""
 
 

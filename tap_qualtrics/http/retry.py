@@ -31,7 +31,8 @@ class RetryPolicy:
         retry_after = retry_after_seconds(response)
         if retry_after is not None:
             return min(retry_after, MAX_WAIT_SECONDS)
-        return min(self.retry_delay * 2 ** max(retry_number - 1, 0), MAX_WAIT_SECONDS)
+        exponential: float = self.retry_delay * 2 ** max(retry_number - 1, 0)
+        return min(exponential, MAX_WAIT_SECONDS)
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:

@@ -189,12 +189,11 @@ class ColumnMap:
             tail = plan[2]
             label = labels.get(key)
             if mode == _ORDER:
-                if value.__class__ is not list:
-                    value = [value]
+                order = value if value.__class__ is list else [value]
                 row_items = plan[3]
-                names = label if label.__class__ is list and len(label) == len(value) else None
-                for position, item in enumerate(value, start=1):
-                    item = item if item.__class__ is str else _text(item)
+                names = label if label.__class__ is list and len(label) == len(order) else None
+                for position, raw in enumerate(order, start=1):
+                    item = raw if raw.__class__ is str else _text(raw)
                     answers.append(
                         {
                             "survey_id": survey_id,

@@ -323,10 +323,10 @@ def question_records(survey_id: str, definition: Mapping[str, Any]) -> Iterator[
     if not isinstance(questions, Mapping):
         return
     placements = question_placements(definition.get("Blocks"))
-    for question_id, question in questions.items():
+    for key, question in questions.items():
         if not isinstance(question, Mapping):
             continue
-        question_id = str(question.get("QuestionID") or question_id)
+        question_id = str(question.get("QuestionID") or key)
         placement = placements.get(question_id, Placement())
         html = question.get("QuestionText")
         yield {
@@ -472,11 +472,12 @@ def embedded_field_names(
     definition: Mapping[str, Any], legacy: Mapping[str, Any] | None = None
 ) -> list[str]:
     """Embedded-data fields the survey declares (legacy ``embeddedData``, then the flow), in order."""
-    names: list[str] = []
     fields = (legacy or {}).get("embeddedData")
-    for field in fields if isinstance(fields, list) else []:
-        if isinstance(field, Mapping) and field.get("name"):
-            names.append(str(field["name"]))
+    names = [
+        str(field["name"])
+        for field in (fields if isinstance(fields, list) else [])
+        if isinstance(field, Mapping) and field.get("name")
+    ]
     names.extend(_flow_embedded_fields(definition.get("SurveyFlow")))
     return list(dict.fromkeys(names))
 

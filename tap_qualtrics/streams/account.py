@@ -68,7 +68,7 @@ GUARDED_ERRORS = (QualtricsAPIError, RetriableAPIError, requests.RequestExceptio
 T = TypeVar("T")
 
 
-class PermissionRefused(QualtricsAPIError):
+class PermissionRefusedError(QualtricsAPIError):
     """HTTP 403 on an account endpoint: the credentials lack a scope or permission (never retried)."""
 
     def __init__(self, message: str, *, scope: str | None, error_code: str | None) -> None:
@@ -170,7 +170,7 @@ class AccountStream(QualtricsStream):
 
     @override
     def validate_response(self, response: requests.Response) -> None:
-        """A 403 becomes :class:`PermissionRefused`, whose sentence names the missing scope."""
+        """A 403 becomes :class:`PermissionRefusedError`, whose sentence names the missing scope."""
         try:
             super().validate_response(response)
         except QualtricsAuthError:
@@ -180,7 +180,7 @@ class AccountStream(QualtricsStream):
                 raise
             raise self._refusal(response) from None
 
-    def _refusal(self, response: requests.Response) -> PermissionRefused:
+    def _refusal(self, response: requests.Response) -> PermissionRefusedError:
         code, message = qualtrics_error_detail(response)
         detail = in_parentheses(code, message)
         needed = permission_for(response.url)
@@ -197,7 +197,7 @@ class AccountStream(QualtricsStream):
             f"Qualtrics refused {endpoint_of(response)} with HTTP 403{detail}: {hint} "
             f"(or deselect the {self.reported_name} stream)."
         )
-        return PermissionRefused(self.run.redact(sentence), scope=scope, error_code=code)
+        return PermissionRefusedError(self.run.redact(sentence), scope=scope, error_code=code)
 
     # -- failures ----------------------------------------------------------------------------------
 
@@ -230,7 +230,7 @@ class AccountStream(QualtricsStream):
         POOL_x"; "" for the whole stream)."""
         reason = self.run.redact(error_reason(error))
         where = f" {what}" if what else ""
-        if isinstance(error, PermissionRefused):
+        if isinstance(error, PermissionRefusedError):
             if self._refusal_recorded:
                 self.logger.warning(
                     "Stream %s was refused as well%s: %s", self.reported_name, where, reason
@@ -271,14 +271,15 @@ class PartitionedStream(AccountStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._partitions: list[dict] | None = None
+        self._partitions: list[dict[str, Any]] | None = None
 
     @property
     @override
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, Any]] | None:
         if self._partitions is None:
+            none: list[str] = []
             ids = self.call_guarded(
-                f"({self.partition_source} could not be read)", self.partition_ids, []
+                f"({self.partition_source} could not be read)", self.partition_ids, none
             )
             self._partitions = [{self.partition_key: partition_id} for partition_id in ids]
         return self._partitions

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Iterator, Mapping
+from http import HTTPStatus
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlparse
 
@@ -143,7 +144,9 @@ class ContactsStream(WindowedStream, DirectoryPartitioned):
             try:
                 response = self.request_decorator(self._send)(prepared)
             except QualtricsAPIError as error:
-                if received and error.status == 400:  # paging past the search depth
+                if (
+                    received and error.status == HTTPStatus.BAD_REQUEST
+                ):  # paging past the search depth
                     return None
                 raise
             result = response.json().get("result") or {}
@@ -243,12 +246,11 @@ class MailingListsStream(DirectoryPartitioned, ListStream):
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        assert context is not None
         return record_from(
             row,
             self.schema["properties"],
             {"mailingListId": "mailing_list_id"},
-            directory_id=context["directory_id"],
+            directory_id=(context or {})["directory_id"],
         )
 
     @override
@@ -283,7 +285,7 @@ class MailingListContactsStream(ListStream):
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        assert context is not None
+        context = context or {}
         record = record_from(
             row,
             self.schema["properties"],

@@ -69,7 +69,11 @@ _PLAIN_UTC_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 def _timestamp(value: Any) -> str | None:
     """:func:`normalize_or_none`, with a shortcut for the export's usual ``YYYY-MM-DDTHH:MM:SSZ`` form."""
-    if type(value) is str and len(value) == 20 and _PLAIN_UTC_SECONDS.fullmatch(value):
+    if (
+        type(value) is str
+        and len(value) == len("2024-01-02T03:04:05Z")
+        and _PLAIN_UTC_SECONDS.fullmatch(value)
+    ):
         return value[:19] + ".000000Z"
     return normalize_or_none(value)
 

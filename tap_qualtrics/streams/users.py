@@ -35,16 +35,17 @@ class UsersStream(QualtricsStream):
 def user_record(element: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
     """Columns in the schema, from a list element; dates in the tap's one form, "" as null."""
     record: dict[str, Any] = dict.fromkeys(properties)
-    for key, value in element.items():
+    for key, raw in element.items():
         column = RENAMED.get(key) or snake_case(key)
         if column not in properties:
             continue
         declared = properties[column]
+        value: Any = raw
         if declared.get("format") == "date-time":
-            value = normalize_or_none(value)
+            value = normalize_or_none(raw)
         elif "boolean" in declared.get("type", ()):
-            value = to_bool(value)
-        elif isinstance(value, str) and value == "":
+            value = to_bool(raw)
+        elif isinstance(raw, str) and raw == "":
             value = None
         record[column] = value
     return record
