@@ -179,7 +179,7 @@ SURVEY_NAMES = [
     "Website Feedback",
     "Product Launch NPS",
     "Post-Purchase Survey",
-    "Event Feedback – Spring Summit",
+    "Event Feedback – Spring Summit",  # noqa: RUF001 - served as-is: non-ASCII punctuation on purpose
     "Onboarding Experience",
     "Support Ticket CSAT",
     "Brand Awareness Tracker",
@@ -191,7 +191,7 @@ SURVEY_NAMES = [
     "Concept Test B",
     "Mobile App Beta",
 ]
-SPECIAL_NAME = "Café / Q3: Zufriedenheit – ÜX"
+SPECIAL_NAME = "Café / Q3: Zufriedenheit – ÜX"  # noqa: RUF001 - served as-is: the non-ASCII name
 
 EMBEDDED_FIELDS = [
     ("source", "Custom", None, ["web", "email", "qr-code", "kiosk", "sms"]),
@@ -286,10 +286,16 @@ class _Block:
 class _Plan:
     __slots__ = ("embedded_filter", "eslots", "meta_keys", "qslots")
 
-    def __init__(self, qslots, eslots, embedded_filter, meta_keys) -> None:
+    def __init__(
+        self,
+        qslots: list[tuple[list, int, bool]],
+        eslots: list[tuple[list, int, bool]],
+        embedded_filter: frozenset[str] | None,
+        meta_keys: tuple[str, ...] | None,
+    ) -> None:
         self.qslots = qslots  # list of (variants, n, included)
         self.eslots = eslots
-        self.embedded_filter = embedded_filter  # None or set of field names
+        self.embedded_filter = embedded_filter  # None or the set of field names
         self.meta_keys = meta_keys  # None (default) or tuple of metadata keys
 
 
@@ -320,7 +326,7 @@ class Survey:
         self.index = index
         self.id = sid
         self.name = name
-        self._base_name = name
+        self._base_name = name  # the name before any edit (POST /_sandbox/mutate)
         self.owner_id = owner_id
         self.brand_id = account.brand_id
         self.is_active = is_active
@@ -331,7 +337,7 @@ class Survey:
         self.deleted: list[str] = []
         self.deleted_count = 0
         self.revision = 0
-        self._next_index = 0
+        self.next_index = 0  # the index of the next response made (the builder's, then mutate's)
         self._salt = _mix(account.seed, index + 1)
         self._rkey_base = ((account.seed & 0xFFFFFFFF) * 65536 + index) << 48
         self._plans: dict[tuple, _Plan] = {}
@@ -399,7 +405,7 @@ class Survey:
         cuts = sorted(rng.sample(range(1, len(live)), nblocks - 1)) if len(live) > nblocks else []
         groups: list[list[Question]] = []
         start = 0
-        for c in cuts + [len(live)]:
+        for c in [*cuts, len(live)]:
             groups.append(live[start:c])
             start = c
         descs = [
@@ -541,8 +547,7 @@ class Survey:
         """GET /survey-definitions/{id} result. A fresh copy each call."""
         if self._definition_cache is None:
             self._definition_cache = self._make_definition()
-        d = copy.deepcopy(self._definition_cache)
-        return d
+        return copy.deepcopy(self._definition_cache)
 
     def _make_definition(self) -> dict:
         questions = {}
@@ -602,9 +607,11 @@ class Survey:
                 ],
             }
         ]
-        for b in self.blocks:
-            if not b.trash:
-                flow.append({"Type": "Standard", "ID": b.id, "FlowID": b.flow_id, "Autofill": []})
+        flow.extend(
+            {"Type": "Standard", "ID": b.id, "FlowID": b.flow_id, "Autofill": []}
+            for b in self.blocks
+            if not b.trash
+        )
         return {
             "QuestionCount": str(len(self.questions)),
             "SurveyOptions": {
@@ -759,10 +766,22 @@ class Survey:
         self._definition_cache = None
         self._legacy_cache = None
 
+    def new_revision(self, stamp: datetime) -> None:
+        """An edit of the survey at ``stamp``: the next revision, its number in the name."""
+        self.revision += 1
+        self.last_modified = stamp
+        self.name = f"{self._base_name} (rev {self.revision})"
+        self._invalidate()
+
     # ------------------------------------------------------------------------------------------------
     # rendering
 
-    def _plan(self, question_ids, embedded_ids, metadata_ids) -> _Plan:
+    def _plan(
+        self,
+        question_ids: Iterable[str] | None,
+        embedded_ids: Iterable[str] | None,
+        metadata_ids: Iterable[str] | None,
+    ) -> _Plan:
         key = (
             None if question_ids is None else frozenset(question_ids),
             None if embedded_ids is None else frozenset(embedded_ids),
@@ -882,7 +901,11 @@ class Survey:
     # CSV
 
     def _csv_plan(
-        self, include_display_order: bool, question_ids, embedded_ids, metadata_ids
+        self,
+        include_display_order: bool,
+        question_ids: Iterable[str] | None,
+        embedded_ids: Iterable[str] | None,
+        metadata_ids: Iterable[str] | None,
     ) -> tuple:
         key = (
             bool(include_display_order),
@@ -903,14 +926,19 @@ class Survey:
         for q, it in self.sequence:
             if qf is not None and q.qid not in qf:
                 continue
-            for c in q.columns(it):
-                cols.append((c.csv_tag, c.csv_text, _jd(c.import_id), c.value_key, None))
+            cols.extend(
+                (c.csv_tag, c.csv_text, _jd(c.import_id), c.value_key, None) for c in q.columns(it)
+            )
             if do:
-                for vk, tag, text, cid in q.do_columns(it):
-                    cols.append((tag, text, _jd({"ImportId": vk, "choiceId": cid}), vk, cid))
-        for f in self.embedded_fields():
-            if ef is None or f in ef:
-                cols.append((f, f, _jd({"ImportId": f}), f, None))
+                cols.extend(
+                    (tag, text, _jd({"ImportId": vk, "choiceId": cid}), vk, cid)
+                    for vk, tag, text, cid in q.do_columns(it)
+                )
+        cols.extend(
+            (f, f, _jd({"ImportId": f}), f, None)
+            for f in self.embedded_fields()
+            if ef is None or f in ef
+        )
         plan = tuple(cols)
         self._csv_plans[key] = plan
         return plan
@@ -918,9 +946,9 @@ class Survey:
     def csv_header_rows(
         self,
         include_display_order: bool = False,
-        question_ids=None,
-        embedded_ids=None,
-        metadata_ids=None,
+        question_ids: Iterable[str] | None = None,
+        embedded_ids: Iterable[str] | None = None,
+        metadata_ids: Iterable[str] | None = None,
     ) -> tuple[list[str], list[str], list[str]]:
         """The three CSV header rows: export tags, question texts, ImportId JSON."""
         plan = self._csv_plan(include_display_order, question_ids, embedded_ids, metadata_ids)
@@ -931,9 +959,9 @@ class Survey:
         rendered: dict,
         use_labels: bool = False,
         include_display_order: bool = False,
-        question_ids=None,
-        embedded_ids=None,
-        metadata_ids=None,
+        question_ids: Iterable[str] | None = None,
+        embedded_ids: Iterable[str] | None = None,
+        metadata_ids: Iterable[str] | None = None,
     ) -> list[str]:
         """One CSV row for a rendered response (columns as ``csv_header_rows`` with the same options)."""
         plan = self._csv_plan(include_display_order, question_ids, embedded_ids, metadata_ids)
@@ -980,7 +1008,7 @@ def _norm(frag: tuple) -> tuple:
 class Account:
     """All data of one sandbox brand. Callers hold ``lock`` while reading or mutating."""
 
-    def __init__(self, seed: int, now: datetime) -> None:
+    def __init__(self, seed: int, now: datetime, ids: IdFactory | None = None) -> None:
         self.seed = seed
         self.brand_id = "sandboxbrand"
         self.datacenter = "sandbox1"
@@ -1007,7 +1035,8 @@ class Account:
         self.contact_details: dict[str, dict] = {}
         self.link_side_effects = 0
         self.contact_frequency_hits: dict[str, int] = {}
-        self._ids: IdFactory | None = None
+        #: The builder's ID factory (IDs unique in the account); without one, IDs come from a mutation's RNG.
+        self.ids = ids
         self._last_stamp = EPOCH
         self._mutations = 0
 
@@ -1101,6 +1130,10 @@ class Account:
         if planted > self.now_fn():
             raise ValueError("stamp must not be in the future")
         return planted
+
+    def stamp_after(self, latest: datetime) -> None:
+        """Stamp mutations strictly after ``latest`` (the newest date of the data built)."""
+        self._last_stamp = latest
 
     def _stamp(self) -> datetime:
         """A fresh last-modified time: now (ms), strictly after every earlier stamp, never ahead of real now."""
@@ -1204,27 +1237,24 @@ class Account:
             # add
             n_add = int(spec.get("add") or 0)
             for _ in range(n_add):
-                rid = self._ids.response() if self._ids else make_id(mrng, "R")
+                rid = self.ids.response() if self.ids else make_id(mrng, "R")
                 dur = _duration(mrng)
                 rec = ResponseRecord(
                     rid,
-                    s._next_index,
+                    s.next_index,
                     0,
                     stamp - timedelta(seconds=dur),
                     stamp,
                     stamp,
                     stamp,
-                    True,
-                    100,
+                    finished=True,
+                    progress=100,
                 )
-                s._next_index += 1
+                s.next_index += 1
                 s.responses[rid] = rec
                 result["added"].append(rid)
             if spec.get("edit_survey"):
-                s.revision += 1
-                s.last_modified = stamp
-                s.name = f"{s._base_name} (rev {s.revision})"
-                s._invalidate()
+                s.new_revision(stamp)
             if spec.get("add_distributions") or spec.get("edit_distributions"):
                 result.update(xm_directory.mutate_distributions(self, s, spec, stamp, mrng))
             return result
@@ -1255,10 +1285,9 @@ def build_account(
     now = clock.truncate_ms(now) if now is not None else clock.utcnow()
     if large_responses is None:
         large_responses = 5 * responses
-    acct = Account(seed, now)
     rng = random.Random(f"qualtrics-sandbox:{seed}:account")
     ids = IdFactory(rng)
-    acct._ids = ids
+    acct = Account(seed, now, ids)
     _build_org(acct, rng, ids, max(1, users))  # the API-token owner is users[0]
     _build_surveys(acct, rng, ids, surveys, responses, large_responses, questions)
     _build_directory(acct, rng, ids)
@@ -1267,7 +1296,7 @@ def build_account(
     for s in acct.surveys.values():
         last.append(s.last_modified)
         last.extend(r.last_modified for r in s.responses.values())
-    acct._last_stamp = max(last)
+    acct.stamp_after(max(last))
     return acct
 
 
@@ -1378,7 +1407,7 @@ def _build_surveys(
 ) -> None:
     now = acct.now
     now_ms = _ms(now)
-    owners = [acct.users[0]] + acct.users[1:6]
+    owners = [acct.users[0], *acct.users[1:6]]
     large_index = 1 if n >= 2 else None
     special_index = 2 if n >= 3 else None
     zero_index = (n - 1) if n >= 3 else None
@@ -1467,7 +1496,7 @@ def _build_responses(
         s.responses[rid] = ResponseRecord(
             rid, index, 0, start, recorded, recorded, last_modified, finished, progress
         )
-    s._next_index = count
+    s.next_index = count
 
 
 def _build_directory(acct: Account, rng: random.Random, ids: IdFactory) -> None:
@@ -1513,11 +1542,11 @@ def _build_directory(acct: Account, rng: random.Random, ids: IdFactory) -> None:
         lists = []
         sizes = [75, 30, 8] if default else [10]
         names = (
-            ["Newsletter subscribers", "Beta testers – Europe", "VIP customers"]
+            ["Newsletter subscribers", "Beta testers – Europe", "VIP customers"]  # noqa: RUF001 - data
             if default
             else ["Panel wave 1"]
         )
-        for size, mlname in zip(sizes, names):
+        for size, mlname in zip(sizes, names, strict=True):
             mlid = ids("CG")
             created = now - timedelta(days=rng.randint(200, 900))
             lists.append(

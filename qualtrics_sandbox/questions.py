@@ -247,7 +247,7 @@ ESSAY_TEXTS = [
     "Honestly? 10/10 👍 would recommend to friends & family.",
     "Nothing to add.",
     'Line one\r\nLine two with a tab\there\nLine three; semi-colons, commas, and "quotes".',
-    "I waited 45 minutes on the phone – that is not acceptable.\nPlease hire more agents.",
+    "I waited 45 minutes on the phone – that is not acceptable.\nPlease hire more agents.",  # noqa: RUF001 - answer data: typographic punctuation on purpose
     "Сервис отличный, но цены высокие.",
     "It was fine :)",
     "<b>bold?</b> no, just text with angle brackets < > & ampersands",
@@ -309,7 +309,7 @@ OTHER_TEXTS = [
     "A podcast",
     "Billboard on the A4",
     "Can't remember",
-    "Trade fair – Köln",
+    "Trade fair – Köln",  # noqa: RUF001 - answer data: typographic punctuation on purpose
 ]
 
 BROWSERS = [
@@ -349,6 +349,8 @@ def _validation(force: bool) -> dict:
 
 
 class Choice(NamedTuple):
+    """One choice (or statement, or scale point) of a question: ID, recode, HTML and plain text."""
+
     cid: str
     recode: str
     html: str
@@ -390,7 +392,7 @@ def _choices_from(
                 str(cid + recode_offset if recode_offset else cid),
                 "Other (please specify)",
                 "Other (please specify)",
-                True,
+                text_entry=True,
             )
         )
     return out
@@ -678,6 +680,8 @@ class _ChoiceQuestion(Question):
 
 
 class MCSingle(_ChoiceQuestion):
+    """Multiple choice, single answer: a scale or a list of options (one values key)."""
+
     kind = "mc_single"
     qtype, selector, subselector = "MC", "SAVR", "TX"
 
@@ -728,6 +732,8 @@ class MCForced(MCSingle):
 
 
 class MCMulti(_ChoiceQuestion):
+    """Multiple choice, multiple answers: a list of the chosen recodes."""
+
     kind = "mc_multi"
     qtype, selector, subselector = "MC", "MAVR", "TX"
     multi = True
@@ -760,6 +766,8 @@ class MCMulti(_ChoiceQuestion):
 
 
 class Dropdown(_ChoiceQuestion):
+    """A dropdown list: one choice, like a single-answer multiple choice."""
+
     kind = "dropdown"
     qtype, selector, subselector = "MC", "DL", None
 
@@ -776,6 +784,8 @@ class Dropdown(_ChoiceQuestion):
 
 
 class NPS(_ChoiceQuestion):
+    """Net Promoter Score: 0-10, with the detractor / passive / promoter group."""
+
     kind = "nps"
     qtype, selector, subselector = "MC", "NPS", None
     GROUPS: ClassVar[dict[int, str]] = {1: "Detractor", 2: "Passive", 3: "Promoter"}
@@ -822,6 +832,8 @@ class NPS(_ChoiceQuestion):
 
 
 class MatrixLikert(Question):
+    """A Likert matrix: one scale point per statement (row)."""
+
     kind = "matrix"
     qtype, selector, subselector = "Matrix", "Likert", "SingleAnswer"
 
@@ -869,8 +881,7 @@ class MatrixLikert(Question):
         return d
 
     def definition(self) -> dict:
-        d = super().definition()
-        return d
+        return super().definition()
 
     def type_legacy(self) -> dict:
         subs = {}
@@ -1085,17 +1096,23 @@ class MatrixCarried(MatrixLikert):
         self.randomize_answers = False
 
     @property
+    def _linked(self) -> _ChoiceQuestion:
+        """The source question, which the survey sets once its questions exist."""
+        if self.source is None:
+            raise RuntimeError("a carried-forward matrix needs its source question")
+        return self.source
+
+    @property
     def carried(self) -> list[Choice]:
-        assert self.source is not None, "a carried-forward matrix needs its source question"
-        return self.source.choices
+        return self._linked.choices
 
     def type_definition(self) -> dict:
         d = super().type_definition()
-        assert self.source is not None
+        source = self._linked
         d["Choices"], d["ChoiceOrder"] = [], []
         d["DynamicChoices"] = {
             "DynamicType": "ChoiceGroup",
-            "Locator": f"q://{self.source.qid}/ChoiceGroup/DisplayedChoices",
+            "Locator": f"q://{source.qid}/ChoiceGroup/DisplayedChoices",
             "Type": "Dynamic",
         }
         d["DynamicChoicesData"] = []
@@ -1154,6 +1171,8 @@ class MatrixCarried(MatrixLikert):
 
 
 class SideBySide(Question):
+    """Side by side: per statement, a single-answer scale column and a multiple-answer column."""
+
     kind = "sbs"
     qtype, selector, subselector = "SBS", "SBSMatrix", None
 
@@ -1187,7 +1206,7 @@ class SideBySide(Question):
                 "ChoiceOrder": [r.cid for r in self.rows],
                 "Answers": {a.cid: {"Display": a.html} for a in answers},
                 "AnswerOrder": [a.cid for a in answers],
-                "Validation": _validation(False),
+                "Validation": _validation(force=False),
                 "Language": [],
                 "NextChoiceId": len(self.rows) + 1,
                 "NextAnswerId": len(answers) + 1,
@@ -1312,6 +1331,8 @@ class SideBySide(Question):
 
 
 class TextSingle(Question):
+    """Text entry, a single line."""
+
     kind = "te_single"
     qtype, selector, subselector = "TE", "SL", None
 
@@ -1335,6 +1356,8 @@ class TextSingle(Question):
 
 
 class TextEssay(TextSingle):
+    """Text entry, an essay box: multi-line texts in several scripts."""
+
     kind = "te_essay"
     qtype, selector, subselector = "TE", "ESTB", None
     skip_rate = 0.3
@@ -1346,6 +1369,8 @@ class TextEssay(TextSingle):
 
 
 class TextForm(Question):
+    """A text entry form: one text per field."""
+
     kind = "te_form"
     qtype, selector, subselector = "TE", "FORM", None
 
@@ -1388,6 +1413,8 @@ class TextForm(Question):
 
 
 class Slider(Question):
+    """A slider: a number per statement."""
+
     kind = "slider"
     qtype, selector, subselector = "Slider", "HSLIDER", None
 
@@ -1445,6 +1472,8 @@ class Slider(Question):
 
 
 class RankOrder(Question):
+    """Rank order: each choice's rank."""
+
     kind = "rank"
     qtype, selector, subselector = "RO", "DND", "TX"
 
@@ -1487,11 +1516,15 @@ class RankOrder(Question):
     def fragment(self, rng: random.Random, it: int | None = None, cover: bool = False) -> tuple:
         ranks = list(range(1, len(self.items) + 1))
         rng.shuffle(ranks)
-        values = {_pfx(f"{self.qid}_{c.cid}", it): r for c, r in zip(self.items, ranks)}
+        values = {
+            _pfx(f"{self.qid}_{c.cid}", it): r for c, r in zip(self.items, ranks, strict=True)
+        }
         return (values, {}, tuple(values), {})
 
 
 class Timing(Question):
+    """A page timer: first click, last click, page submit and click count."""
+
     kind = "timing"
     qtype, selector, subselector = "Timing", "PageTimer", None
     skip_rate = 0.0
@@ -1561,6 +1594,8 @@ class Timing(Question):
 
 
 class MetaBrowser(Question):
+    """Browser meta info: browser, version, operating system and screen resolution."""
+
     kind = "meta"
     qtype, selector, subselector = "Meta", "Browser", None
     skip_rate = 0.0
@@ -1602,7 +1637,7 @@ class MetaBrowser(Question):
                 f"{self.tag}_{csvname}",
                 f"Browser Meta Info - {csvname}",
             )
-            for (cid, _name, suffix), csvname in zip(self.PARTS, self.CSV_NAMES)
+            for (cid, _name, suffix), csvname in zip(self.PARTS, self.CSV_NAMES, strict=True)
         ]
 
     def unanswered(self, it: int | None = None) -> tuple:
@@ -1637,8 +1672,11 @@ class PickGroupRank(Question):
     def setup(self, rng: random.Random) -> None:
         self.text_html = "Sort these items into groups, most important first."
         _stem, texts = rng.choice(OPTION_SETS)
-        self.items = _choices_from(rng, texts[:4]) + [
-            Choice(str(len(texts[:4]) + 1), str(len(texts[:4]) + 1), "Other", "Other", True)
+        self.items = [
+            *_choices_from(rng, texts[:4]),
+            Choice(
+                str(len(texts[:4]) + 1), str(len(texts[:4]) + 1), "Other", "Other", text_entry=True
+            ),
         ]
         self.groups = ["Keep", "Drop"]
         self.force = False
@@ -1825,6 +1863,8 @@ class FileUpload(Question):
 
 
 class Descriptive(Question):
+    """A descriptive text block: shown, never answered."""
+
     kind = "descriptive"
     qtype, selector, subselector = "DB", "TB", None
     answerable = False

@@ -62,6 +62,9 @@ EMBEDDED_KEYS = (
     ("customer_tier", ("gold", "silver", "bronze", "none")),
     ("plan", ("free", "team", "enterprise")),
 )
+NO_EMBEDDED_SHARE = 0.15  # contacts with no embedded data at all
+EMBEDDED_KEY_SHARE = 0.8  # each of EMBEDDED_KEYS, on the other contacts
+OPENED_SHARE = 0.3  # recipients who open a distribution added by POST /_sandbox/mutate
 DISTRIBUTION_STATS = (
     "sent",
     "failed",
@@ -111,9 +114,13 @@ def enrich(acct: Account) -> None:
 
 
 def _embedded(rng: random.Random) -> dict[str, str]:
-    if rng.random() < 0.15:
+    if rng.random() < NO_EMBEDDED_SHARE:
         return {}
-    return {key: rng.choice(values) for key, values in EMBEDDED_KEYS if rng.random() < 0.8}
+    return {
+        key: rng.choice(values)
+        for key, values in EMBEDDED_KEYS
+        if rng.random() < EMBEDDED_KEY_SHARE
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -353,7 +360,7 @@ def mutate_directory(
         first = rng.choice(["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances"])
         last = rng.choice(["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen"])
         contact = {
-            "contactId": acct._ids("CID") if acct._ids else f"CID_{rng.getrandbits(60):015x}",
+            "contactId": acct.ids("CID") if acct.ids else f"CID_{rng.getrandbits(60):015x}",
             "firstName": first,
             "lastName": last,
             "email": f"{first}.{last}{rng.randint(1, 999)}@example.org".lower(),
@@ -373,7 +380,7 @@ def mutate_directory(
         if mailing_list is not None:
             member = dict(contact)
             member["contactLookupId"] = (
-                acct._ids("MLRP") if acct._ids else f"MLRP_{rng.getrandbits(60):015x}"
+                acct.ids("MLRP") if acct.ids else f"MLRP_{rng.getrandbits(60):015x}"
             )
             member["embeddedData"] = {"tier": "bronze", "signup_year": str(stamp.year)}
             acct.mailing_list_contacts.setdefault(mlid, []).append(member)
@@ -414,11 +421,11 @@ def mutate_distributions(
             raise KeyError("no mailing list to distribute to")
         owner = acct.users[0]
         for _ in range(n_add):
-            dist_id = acct._ids("EMD") if acct._ids else f"EMD_{rng.getrandbits(60):015x}"
+            dist_id = acct.ids("EMD") if acct.ids else f"EMD_{rng.getrandbits(60):015x}"
             mailing_list = rng.choice(lists)
             rows = []
             for member in acct.mailing_list_contacts.get(mailing_list["mailingListId"], []):
-                opened = rng.random() < 0.3
+                opened = rng.random() < OPENED_SHARE
                 rows.append(
                     {
                         "contactId": member["contactId"],
@@ -462,8 +469,8 @@ def mutate_distributions(
                     },
                     "message": {
                         "libraryId": owner["id"],
-                        "messageId": acct._ids("MS")
-                        if acct._ids
+                        "messageId": acct.ids("MS")
+                        if acct.ids
                         else f"MS_{rng.getrandbits(60):015x}",
                         "messageType": "Invite",
                     },
