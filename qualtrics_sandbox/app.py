@@ -64,9 +64,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager, ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -104,9 +106,14 @@ E_BAD_JSON = "QVAL_1"
 E_RATE = "RATE_LIMIT_EXCEEDED"
 E_SERVER = {500: "GEN_500", 503: "GEN_503", 504: "GEN_504"}
 PENDING_MESSAGE = "The Survey Response is not yet available. Please try again later."
+#: A ``connection_reset`` fault on a file download with a fraction from here on cuts the body part-way
+#: (the rest of the range says where); below it, the connection drops before any response.
+MID_BODY_RESET_FROM = 0.5
 
 
 class ApiError(Exception):
+    """A refusal a handler raises, answered as Qualtrics' error envelope."""
+
     def __init__(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
     ) -> None:
@@ -119,6 +126,8 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class Route:
+    """One API endpoint: its URL rule, handler, stats name, OAuth scope and rate-limit bucket."""
+
     rule: str
     methods: tuple[str, ...]
     name: str  # stats key, e.g. "GET /surveys/{surveyId}"
@@ -338,10 +347,8 @@ def _drop_connection(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if sock is None:  # not served by werkzeug's server (e.g. a test client)
         raise ConnectionResetError("connection_reset fault")
-    try:
+    with suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class _DroppedResponse(Response):
@@ -525,8 +532,8 @@ class SandboxApp:
                     504: "Gateway timeout.",
                 }[fault.status]
                 return error_envelope(fault.status, E_SERVER[fault.status], message)
-            if is_file and fault.fraction >= 0.5:
-                reset_mid_body = (fault.fraction - 0.5) * 2
+            if is_file and fault.fraction >= MID_BODY_RESET_FROM:
+                reset_mid_body = (fault.fraction - MID_BODY_RESET_FROM) / (1 - MID_BODY_RESET_FROM)
             else:
                 _drop_connection(environ)
                 return _DroppedResponse(b"", status=500)
@@ -569,7 +576,9 @@ class SandboxApp:
             body = self.auth.issue(request.headers, request.form)
         except OAuthError as exc:
             headers = (
-                {"WWW-Authenticate": 'Basic realm="qualtrics-sandbox"'} if exc.status == 401 else {}
+                {"WWW-Authenticate": 'Basic realm="qualtrics-sandbox"'}
+                if exc.status == HTTPStatus.UNAUTHORIZED
+                else {}
             )
             headers["Cache-Control"] = "no-store"
             return _json(
@@ -680,15 +689,15 @@ class SandboxApp:
     def _check_access(self, sid: str, what: str) -> None:
         """A refusal planted with ``POST /_sandbox/access``, as Qualtrics words it."""
         status = self.access.get(sid, {}).get(what)
-        if status == 403:
+        if status == HTTPStatus.FORBIDDEN:
             raise ApiError(
                 403, "AUTH_PERMISSION_DENIED", "You do not have permission to access this survey."
             )
-        if status == 400:
+        if status == HTTPStatus.BAD_REQUEST:
             raise ApiError(
                 400, E_BAD_PARAM, "Invalid request. The survey is shared without this permission."
             )
-        if status == 404:
+        if status == HTTPStatus.NOT_FOUND:
             raise ApiError(404, E_NOT_FOUND, "The requested survey was not found.")
 
     def h_definition(self, request: Request, sid: str) -> Response:
@@ -758,14 +767,14 @@ class SandboxApp:
         corrupt_mode = self.faults.get("corrupt_export")
         corrupted: bytes | None = None
         if corrupt_mode and export_file.compress and export_file.format == "ndjson":
-            with open(export_file.path, "rb") as fh:
-                corrupted = corrupt_export(
-                    fh.read(), corrupt_mode, self.faults.get("corrupt_export_index")
-                )
+            corrupted = corrupt_export(
+                export_file.path.read_bytes(),
+                corrupt_mode,
+                self.faults.get("corrupt_export_index"),
+            )
             size = len(corrupted)
         elif reset_at is None and self.faults.draw_export_truncated(sid):
-            with open(export_file.path, "rb") as fh:
-                corrupted = corrupt_export(fh.read(), "truncated")
+            corrupted = corrupt_export(export_file.path.read_bytes(), "truncated")
             size = len(corrupted)
         headers = {
             "Content-Disposition": f"attachment; filename={export_file.download_name}",
@@ -788,7 +797,7 @@ class SandboxApp:
         )
 
     @staticmethod
-    def _truncated(path: str, stop_after: int, environ: dict[str, Any]) -> Iterator[bytes]:
+    def _truncated(path: Path, stop_after: int, environ: dict[str, Any]) -> Iterator[bytes]:
         yield from read_chunks(path, stop_after=stop_after)
         _drop_connection(environ)
 
@@ -1107,15 +1116,7 @@ class SandboxApp:
                 if method == "GET":
                     return _json(self._clock_state())
                 if method == "POST":
-                    spec = self._control_body(request)
-                    seconds = spec.get("advance_seconds") if isinstance(spec, dict) else None
-                    if (
-                        isinstance(seconds, bool)
-                        or not isinstance(seconds, (int, float))
-                        or seconds < 0
-                    ):
-                        raise ValueError('expected {"advance_seconds": <number >= 0>}')
-                    self.advance_clock(seconds)
+                    self.advance_clock(self._advance_seconds(self._control_body(request)))
                     return _json(self._clock_state())
         except (FaultConfigError, RateLimitConfigError, ValueError, KeyError, TypeError) as exc:
             return _json({"error": str(exc) or type(exc).__name__}, 400)
@@ -1129,6 +1130,14 @@ class SandboxApp:
             "now": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
             "offset_seconds": offset,
         }
+
+    @staticmethod
+    def _advance_seconds(spec: Any) -> float:
+        """The ``advance_seconds`` of a ``POST /_sandbox/clock`` body."""
+        seconds = spec.get("advance_seconds") if isinstance(spec, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError('expected {"advance_seconds": <number >= 0>}')
+        return seconds
 
     @staticmethod
     def _control_body(request: Request) -> Any:
@@ -1145,7 +1154,7 @@ class SandboxApp:
         hide a survey from ``GET /surveys``, or refuse its details or definition; keys left out keep their
         values, ``{"survey_id", "reset": true}`` restores the survey, ``{"reset": true}`` every survey."""
         if not isinstance(spec, dict):
-            raise ValueError("expected an object")
+            raise TypeError("expected an object")
         if spec.get("reset") and "survey_id" not in spec:
             self.access.clear()
             return

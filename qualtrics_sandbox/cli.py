@@ -20,6 +20,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from qualtrics_sandbox.server import running_sandbox
+
 
 def _on_off(value: str) -> bool:
     if value.lower() in ("on", "true", "1", "yes"):
@@ -127,13 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     stop = threading.Event()
 
-    def handle_signal(signum: int, frame: Any) -> None:
+    def handle_signal(_signum: int, _frame: Any) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, handle_signal)
     signal.signal(signal.SIGINT, handle_signal)
-
-    from qualtrics_sandbox.server import running_sandbox
 
     knobs: dict[str, Any] = {
         "export_polls": args.export_polls,

@@ -1,4 +1,4 @@
-"""Bad export files on purpose: the ``corrupt_export`` fault knob (``POST /_sandbox/faults``).
+r"""Bad export files on purpose: the ``corrupt_export`` fault knob (``POST /_sandbox/faults``).
 
 Only what a client downloads changes; the cached file on disk and the truth stay as they were. The
 response-level modes touch ONE response of the ndjson member: the first one, or with the knob
@@ -8,14 +8,14 @@ read n good responses before the bad one:
 
 - ``truncated``: the first half of the zip's bytes (the HTTP transfer itself is complete and correct);
 - ``bad_zip``: a readable zip directory whose compressed member data is garbled in the middle;
-- ``non_utf8``: a value ``QID_nonutf8`` holding the raw bytes ``caf\\xe9 \\xff`` (Latin-1, not UTF-8);
-- ``nul_text``: a value ``QID_nul`` holding ``"a\\u0000b"`` (a JSON-escaped NUL character);
+- ``non_utf8``: a value ``QID_nonutf8`` holding the raw bytes ``caf\xe9 \xff`` (Latin-1, not UTF-8);
+- ``nul_text``: a value ``QID_nul`` holding ``"a\u0000b"`` (a JSON-escaped NUL character);
 - ``missing_metadata``: ``responseId``, ``_recordId`` and every date removed from the response;
 - ``huge_text``: a value ``QID_huge`` holding 2,000,000 characters;
 - ``unknown_question_type``: a value ``QID_unknown`` holding an object no question type produces;
-- ``lone_surrogate``: a value ``QID_half`` holding ``"\\ud83d tail"`` (half of a UTF-16 pair, as a producer
+- ``lone_surrogate``: a value ``QID_half`` holding ``"\ud83d tail"`` (half of a UTF-16 pair, as a producer
   that cut an emoji in two writes it);
-- ``control_character``: a value ``QID_ctrl`` holding a raw (unescaped) control character, ``a\\x01b``;
+- ``control_character``: a value ``QID_ctrl`` holding a raw (unescaped) control character, ``a\x01b``;
 - ``huge_duration``: ``duration`` as the text ``"99999999999999999999"`` (past a 64-bit integer).
 """
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import random
 import shutil
 import sys
@@ -54,8 +53,10 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,6 +74,9 @@ DEFAULT_MAX_BYTES = 1_800_000_000
 #: How long the completing poll waits for an export file still being written (small ones finish in time).
 FILE_WAIT_SECONDS = 0.25
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+FULL_PERCENT = 100.0
+#: The most a job still in progress reports: 100 comes with the poll that completes it.
+IN_PROGRESS_MAX_PERCENT = 99.0
 
 FORMATS = ("csv", "tsv", "json", "ndjson", "spss", "xml")
 SUPPORTED_FORMATS = ("csv", "tsv", "json", "ndjson")
@@ -133,7 +137,7 @@ E_FILTER_SORT = "ERX_11"  # filterId + sortByLastModifiedDate
 E_DATE = "ERX_12"
 E_DATE_RANGE = "ERX_13"
 E_LIMIT = "ERX_14"
-E_TOKEN = "ERX_15"  # unknown, expired or foreign continuation token
+E_BAD_CONTINUATION = "ERX_15"  # unknown, expired or foreign continuation token
 E_FILTER_UNKNOWN = "ERX_16"
 E_QUESTION_UNKNOWN = "ERX_17"
 E_METADATA_UNKNOWN = "ERX_18"
@@ -150,11 +154,11 @@ class ExportRequestError(Exception):
         self.status = status
 
 
-class ExportTooLarge(Exception):
+class ExportTooLargeError(Exception):
     """The export body exceeded ``max_bytes``."""
 
 
-class ExportCancelled(Exception):
+class ExportCancelledError(Exception):
     """The sandbox is shutting down."""
 
 
@@ -335,7 +339,9 @@ def validate_options(body: Any) -> ExportOptions:
             )
     token = body.get("continuationToken")
     if token is not None and not token:
-        raise ExportRequestError(E_TOKEN, "Invalid request. continuationToken must not be empty.")
+        raise ExportRequestError(
+            E_BAD_CONTINUATION, "Invalid request. continuationToken must not be empty."
+        )
     return ExportOptions(
         raw=dict(body),
         format=fmt,
@@ -362,7 +368,7 @@ class ExportFile:
     """A generated (or generating) export file on disk, shared by jobs with the same content key."""
 
     key: str
-    path: str
+    path: Path
     survey_name: str
     format: str
     compress: bool
@@ -400,6 +406,8 @@ class _Continuation:
 
 @dataclass
 class ExportJob:
+    """One export request: its progress knobs, its file once generated, and its continuation."""
+
     progress_id: str
     survey_id: str
     failed: bool
@@ -499,7 +507,7 @@ class ExportManager:
                 if export_file is None or export_file.error is not None:
                     export_file = ExportFile(
                         key=key,
-                        path=os.path.join(self._dir, hashlib.sha256(key.encode()).hexdigest()[:32]),
+                        path=Path(self._dir) / hashlib.sha256(key.encode()).hexdigest()[:32],
                         survey_name=survey_name,
                         format=opts.format,
                         compress=opts.compress,
@@ -551,9 +559,13 @@ class ExportManager:
         with self._lock:
             cont = self._tokens.get(opts.continuation_token)
         if cont is None or cont.survey_id != survey_id:
-            raise ExportRequestError(E_TOKEN, "Invalid request. The continuationToken is invalid.")
+            raise ExportRequestError(
+                E_BAD_CONTINUATION, "Invalid request. The continuationToken is invalid."
+            )
         if self._now() - cont.issued_at > RETENTION:
-            raise ExportRequestError(E_TOKEN, "Invalid request. The continuationToken has expired.")
+            raise ExportRequestError(
+                E_BAD_CONTINUATION, "Invalid request. The continuationToken has expired."
+            )
         return cont
 
     @staticmethod
@@ -662,9 +674,11 @@ class ExportManager:
             if ready and job.file is not None and not job.file.done.is_set():
                 ready = False
             if not ready:
-                pct = 100.0 * min(fractions) if fractions else 0.0
+                pct = FULL_PERCENT * min(fractions) if fractions else 0.0
                 return {
-                    "percentComplete": min(pct, 99.0) if pct >= 100 else pct,
+                    "percentComplete": min(pct, IN_PROGRESS_MAX_PERCENT)
+                    if pct >= FULL_PERCENT
+                    else pct,
                     "status": "inProgress",
                 }
             job.completed_at = self._now()
@@ -740,10 +754,10 @@ class ExportManager:
         self, export_file: ExportFile, survey: Any, records: list[Any], opts: ExportOptions
     ) -> None:
         started = time.perf_counter()
-        tmp = export_file.path + ".part"
+        tmp = export_file.path.with_name(export_file.path.name + ".part")
         limit = self._cap_for(survey.id)
         try:
-            with open(tmp, "wb") as raw:
+            with tmp.open("wb") as raw:
                 if opts.compress:
                     zinfo = zipfile.ZipInfo(export_file.member_name, date_time=ZIP_DATE_TIME)
                     zinfo.compress_type = zipfile.ZIP_DEFLATED
@@ -763,28 +777,25 @@ class ExportManager:
                         )
                 else:
                     self._write_body(_Limited(raw, limit), export_file, survey, records, opts)
-            os.replace(tmp, export_file.path)
-            export_file.size = os.path.getsize(export_file.path)
+            tmp.replace(export_file.path)
+            export_file.size = export_file.path.stat().st_size
             with self._lock:
                 self.counters["export_files_generated"] += 1
                 self.counters["export_responses_rendered"] += len(records)
                 self.counters["export_generation_seconds"] += time.perf_counter() - started
-        except ExportCancelled:
+        except ExportCancelledError:
             export_file.error = "cancelled"
-        except ExportTooLarge:
+        except ExportTooLargeError:
             export_file.error = "too large"
         except Exception as exc:  # noqa: BLE001 - a broken generator fails the job, not the server
             export_file.error = f"{type(exc).__name__}: {exc}"
-            print(
-                f"qualtrics-sandbox: export generation failed:\n{traceback.format_exc()}",
-                file=sys.stderr,
+            sys.stderr.write(
+                f"qualtrics-sandbox: export generation failed:\n{traceback.format_exc()}\n"
             )
         finally:
             if export_file.error is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                with suppress(OSError):
+                    tmp.unlink()
             export_file.done.set()
 
     def _chunks(
@@ -794,7 +805,7 @@ class ExportManager:
         qids, eids, mids = opts.question_ids, opts.embedded_ids, opts.metadata_ids
         for i in range(0, len(records), CHUNK):
             if self._cancel.is_set():
-                raise ExportCancelled
+                raise ExportCancelledError
             chunk = records[i : i + CHUNK]
             # records are immutable snapshots and Survey.render is thread-safe: no lock needed
             rendered = [
@@ -889,7 +900,7 @@ def _knobs_satisfied(job: ExportJob, polls: int) -> bool:
 
 
 class _Limited(io.RawIOBase):
-    """A write-only wrapper that raises :class:`ExportTooLarge` past ``limit`` bytes."""
+    """A write-only wrapper that raises :class:`ExportTooLargeError` past ``limit`` bytes."""
 
     def __init__(self, inner: BinaryIO, limit: int) -> None:
         super().__init__()
@@ -903,7 +914,7 @@ class _Limited(io.RawIOBase):
         n = len(data)
         self._left -= n
         if self._left < 0:
-            raise ExportTooLarge
+            raise ExportTooLargeError
         self._inner.write(data)
         return n
 
@@ -912,11 +923,11 @@ class _Limited(io.RawIOBase):
 
 
 def read_chunks(
-    path: str, size: int = 256 * 1024, stop_after: int | None = None
+    path: Path, size: int = 256 * 1024, stop_after: int | None = None
 ) -> Iterator[bytes]:
     """Yield a file's bytes in chunks (at most ``stop_after`` bytes when given)."""
     left = stop_after
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         while True:
             want = size if left is None else min(size, left)
             if want <= 0:

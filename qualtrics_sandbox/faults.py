@@ -42,6 +42,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from qualtrics_sandbox.corrupt import MODES
+
 PROBABILITY_KEYS = ("http_429", "http_5xx", "connection_reset", "export_failed", "export_truncated")
 #: Knobs that may also be set through the faults endpoint (they override the start-up knobs).
 KNOB_KEYS = (
@@ -134,8 +136,6 @@ def _validate(spec: dict[str, Any]) -> dict[str, Any]:
                 raise FaultConfigError(f"{key} must be an integer >= 0")
             out[key] = value
         elif key == CORRUPT_EXPORT_KEY:
-            from qualtrics_sandbox.corrupt import MODES
-
             if value is not None and value not in MODES:
                 raise FaultConfigError(f"corrupt_export must be null or one of: {', '.join(MODES)}")
             out[key] = value

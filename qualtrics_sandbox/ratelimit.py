@@ -237,5 +237,5 @@ class RequestStats:
 def retry_after_header(configured: float | None, wait: float) -> str:
     """The ``Retry-After`` value: the configured seconds, else the wait rounded up (at least 1)."""
     if configured is not None:
-        return str(int(math.ceil(configured)))
-    return str(max(1, int(math.ceil(wait))))
+        return str(math.ceil(configured))
+    return str(max(1, math.ceil(wait)))

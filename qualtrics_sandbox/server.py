@@ -32,12 +32,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 
 import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from qualtrics_sandbox.app import SandboxApp
+from qualtrics_sandbox.data import build_account
 
 APP_KNOBS = (
     "export_polls",
@@ -70,6 +72,8 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 
 class AccessLogRequestHandler(QuietRequestHandler):
+    """werkzeug's handler with its access log line (``--access-log``)."""
+
     access_log = True
 
 
@@ -101,7 +105,7 @@ class SandboxHandle:
         """``method /_sandbox/<name>`` with a JSON ``body``; returns the JSON answer (non-200 raises
         ``ValueError``). The named methods below cover the usual controls."""
         response = requests.request(method, self.url(f"/_sandbox/{name}"), json=body, timeout=60)
-        if response.status_code != 200:
+        if response.status_code != HTTPStatus.OK:
             raise ValueError(f"/_sandbox/{name}: {response.status_code} {response.text}")
         return response.json()
 
@@ -163,8 +167,6 @@ def _build_account(
     questions: int | None,
     extra: dict[str, Any],
 ) -> Any:
-    from qualtrics_sandbox.data import build_account
-
     kwargs: dict[str, Any] = {
         "seed": seed,
         "surveys": surveys,
