@@ -40,7 +40,7 @@ from tap_qualtrics.streams import (
     SurveysStream,
     UsersStream,
 )
-from tap_qualtrics.termination import TerminationRequested, on_signal
+from tap_qualtrics.termination import TerminationRequested, install_stop_handlers
 
 
 class TapQualtrics(Tap):
@@ -55,6 +55,8 @@ class TapQualtrics(Tap):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # in place of the SDK's handlers, which write the in-memory state and exit 0: a stop reads as success
+        install_stop_handlers(self.run.stopping)
         if isinstance(self.message_writer, TapMessageWriter):
             self.run.writer = self.message_writer
         if kwargs.get("validate_config", True):
@@ -114,12 +116,6 @@ class TapQualtrics(Tap):
             for sentence in error.errors or [str(error)]:
                 cls.logger.error(explain_schema_error(str(sentence)))
             ctx.exit(1)
-
-    @override
-    def _handle_termination(self, signum: int, frame: Any) -> None:
-        """SIGTERM / SIGINT: stop now and exit non-zero (the SDK writes its in-memory state and exits 0,
-        which reads as success and may cover records still in the writer's buffer)."""
-        on_signal(signum, self.run.stopping)
 
     @classmethod
     @override

@@ -9,6 +9,7 @@ complete. Only the main thread writes to stdout, so a plain counter suffices.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,15 @@ class _WriteGuard:
 
 
 _guard = _WriteGuard()
+
+
+def install_stop_handlers(stopping: threading.Event) -> None:
+    """SIGTERM and SIGINT stop the run through :func:`on_signal` (handlers can only be set from the main
+    thread; a tap built elsewhere, as in some tests, keeps the process's handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: on_signal(number, stopping))
 
 
 def on_signal(signum: int, stopping: threading.Event) -> None:

@@ -148,9 +148,13 @@ def test_kinds(surveys: list[Any], column_maps: dict) -> None:
     expected = {}
     for q, it in survey.sequence:
         for col in q.columns(it):
-            if q.kind in ("te_single", "te_essay", "te_form", "meta", "matrix_te") or col.value_key.endswith(
-                "_TEXT"
-            ):
+            if q.kind in (
+                "te_single",
+                "te_essay",
+                "te_form",
+                "meta",
+                "matrix_te",
+            ) or col.value_key.endswith("_TEXT"):
                 expected[col.value_key] = "text_entry"
             elif col.value_key.endswith("_NPS_GROUP"):
                 expected[col.value_key] = "nps_group"

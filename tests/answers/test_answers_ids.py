@@ -56,7 +56,7 @@ def test_an_edited_answer_keeps_its_id(
     edited_labels = {**response["labels"], key: other.text}
     after, _ = column_map.decompose(response["responseId"], edited_values, edited_labels)
     assert [r["answer_id"] for r in after] == [r["answer_id"] for r in before]
-    changed = [(b, a) for b, a in zip(before, after) if b != a]
+    changed = [(b, a) for b, a in zip(before, after, strict=False) if b != a]
     assert len(changed) == 1
     old_row, new_row = changed[0]
     assert new_row == {

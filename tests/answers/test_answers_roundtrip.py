@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tap_qualtrics.model.answers import KIND_DISPLAY_ORDER, KIND_METADATA, KIND_TEXT_ENTRY, ColumnMap
+from tap_qualtrics.model.answers import (
+    KIND_DISPLAY_ORDER,
+    KIND_METADATA,
+    KIND_TEXT_ENTRY,
+    ColumnMap,
+)
 
 
 def rebuild(

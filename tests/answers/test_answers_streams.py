@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from support.answers_oracle import Oracle, embedded_rows
 from support.tap import sandbox, token_config
 from support.taprun import TapRun, run_tap_process

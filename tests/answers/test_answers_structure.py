@@ -41,17 +41,17 @@ def _expected_choices(survey: Any) -> dict[tuple[str, str], tuple]:
                 add(q.qid, q.qid, None, c.cid, c.html, c.recode, order[c.cid], c.text_entry)
         elif q.kind in ("matrix", "matrix_multi", "matrix_te", "matrix_carried"):
             for n, a in enumerate(q.answers, 1):
-                add(q.qid, q.qid, None, a.cid, a.html, a.recode, n, False)
+                add(q.qid, q.qid, None, a.cid, a.html, a.recode, n, te=False)
         elif q.kind == "sbs":
             for col, _text, _sub, answers in q.col_defs:
                 for n, a in enumerate(answers, 1):
-                    add(f"{q.qid}#{col}", q.qid, col, a.cid, a.html, a.recode, n, False)
+                    add(f"{q.qid}#{col}", q.qid, col, a.cid, a.html, a.recode, n, te=False)
         elif q.kind in ("slider", "rank"):
             for n, c in enumerate(q.statements if q.kind == "slider" else q.items, 1):
-                add(q.qid, q.qid, None, c.cid, c.html, c.cid, n, False)
+                add(q.qid, q.qid, None, c.cid, c.html, c.cid, n, te=False)
         elif q.kind == "te_form":
             for n, (cid, name, _pool) in enumerate(q.fields, 1):
-                add(q.qid, q.qid, None, cid, name, cid, n, False)
+                add(q.qid, q.qid, None, cid, name, cid, n, te=False)
         elif q.kind in ("timing", "meta"):
             parts = [(cid, name) for cid, name, _suffix in q.PARTS]
             if q.kind == "meta":  # the definition lists parts that are never exported
@@ -146,7 +146,7 @@ def test_blocks(surveys: list[Any]) -> None:
         rows = list(block_records(survey.id, survey.definition()))
         assert [r["block_id"] for r in rows] == [b.id for b in survey.blocks]
         flow = [b for b in survey.blocks if not b.trash]
-        for row, block in zip(rows, survey.blocks):
+        for row, block in zip(rows, survey.blocks, strict=False):
             assert row["survey_id"] == survey.id
             assert row["description"] == block.description
             assert row["is_trashed"] is block.trash

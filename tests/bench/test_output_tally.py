@@ -10,8 +10,10 @@ def test_counts_records_and_keeps_keys_whatever_the_key_order() -> None:
     tally.read(
         [
             b'{"type":"SCHEMA","stream":"responses","schema":{}}\n',
-            b'{"type":"RECORD","stream":"responses","record":{"survey_id":"SV_1","response_id":"R_1",'
-            b'"values":{"response_id":"not this one"}}}\n',
+            (
+                b'{"type":"RECORD","stream":"responses","record":{"survey_id":"SV_1","response_id":"R_1",'
+                b'"values":{"response_id":"not this one"}}}\n'
+            ),
             b'{"stream":"responses","type":"RECORD","record":{"response_id":"R_2","survey_id":"SV_2"}}\n',
             b'{"type":"RECORD","stream":"responses","record":{"survey_id":"SV_3","response_id":7}}\n',
             b'{"type":"STATE","value":{"note":"RECORD"}}\n',

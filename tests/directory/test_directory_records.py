@@ -7,9 +7,9 @@ import json
 import pytest
 from support.directory import ACCOUNT_STREAMS, REPO
 
+from tap_qualtrics.streams.account import permission_for, record_from, to_timestamp
 from tap_qualtrics.streams.directory import _midpoint, _window_filter, contact_record
 from tap_qualtrics.streams.distributions import history_record
-from tap_qualtrics.streams.account import permission_for, record_from, to_timestamp
 
 
 def _properties(stream: str) -> dict:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 
-from support.directory import sandbox, token_config
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from support.directory import sandbox, token_config
 
 from tap_qualtrics.tap import TapQualtrics
 

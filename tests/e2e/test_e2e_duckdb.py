@@ -83,7 +83,7 @@ def _tables(connection: Any) -> dict[str, list[dict[str, Any]]]:
     for name in names:
         cursor = connection.execute(f'SELECT * FROM qualtrics."{name}"')
         columns = [column[0] for column in cursor.description]
-        tables[name] = [plain(dict(zip(columns, row))) for row in cursor.fetchall()]
+        tables[name] = [plain(dict(zip(columns, row, strict=False))) for row in cursor.fetchall()]
     return tables
 
 

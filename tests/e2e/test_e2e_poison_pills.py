@@ -48,6 +48,8 @@ def test_a_poison_value_is_loaded_with_everything_else(
         damaged = postgres.execute(
             f'SELECT survey_id FROM "{schema}".responses WHERE {DAMAGED[mode]}'
         ).fetchall()
-        assert sorted(sid for (sid,) in damaged) == sorted(sid for sid, s in truth.items() if s["responses"])
+        assert sorted(sid for (sid,) in damaged) == sorted(
+            sid for sid, s in truth.items() if s["responses"]
+        )
     finally:
         postgres.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

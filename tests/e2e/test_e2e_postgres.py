@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from support.e2e import (
     PG_URL,
     MeltanoProject,
@@ -23,7 +24,6 @@ from support.e2e import (
     truth_timestamp,
     without_sdc,
 )
-from psycopg.rows import dict_row
 
 from qualtrics_sandbox.server import running_sandbox
 

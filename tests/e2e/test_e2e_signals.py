@@ -51,7 +51,13 @@ def test_meltano_run_fails_when_the_tap_is_stopped(
         )
         with (workdir / "meltano.log").open("w") as log:
             run = subprocess.Popen(
-                [str(meltano_setup.MELTANO), *meltano_setup._ISOLATED, "run", "tap-qualtrics", "target-postgres"],
+                [
+                    str(meltano_setup.MELTANO),
+                    *meltano_setup._ISOLATED,
+                    "run",
+                    "tap-qualtrics",
+                    "target-postgres",
+                ],
                 cwd=meltano_setup.ROOT,
                 env=meltano_setup.meltano_env(project.env),
                 stdout=log,

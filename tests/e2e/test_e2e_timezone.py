@@ -59,4 +59,4 @@ def test_timestamps_are_stored_as_the_utc_instants_the_tap_emitted(
 
 
 def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)

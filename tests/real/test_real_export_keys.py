@@ -58,6 +58,6 @@ def test_metadata_keys_are_named_as_real_exports_name_them(name: str) -> None:
     """Today's exports (XML 2020, CSV 2021) name their metadata exactly as the tap lists it."""
     export = load(name, "export_keys.json")
     metadata = [
-        k for k in export["keys"] if k in METADATA_KEYS or k[:1].islower() and "QID" not in k
+        k for k in export["keys"] if k in METADATA_KEYS or (k[:1].islower() and "QID" not in k)
     ]
     assert metadata[: len(METADATA_KEYS)] == list(METADATA_KEYS)

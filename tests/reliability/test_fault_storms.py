@@ -74,7 +74,9 @@ def test_storm_delivers_exactly_the_truth(seed: int) -> None:
                         for key, modified in expected.items()
                         if key[0] == survey_id and normalize_timestamp(modified) < kept
                     }
-                    assert passed_over <= set(target), "a bookmark moved past a response not emitted"
+                    assert passed_over <= set(target), (
+                        "a bookmark moved past a response not emitted"
+                    )
                 assert survey_id in outcome.failure_summary
             COUNTS["surveys_failed"] += len(outcome.failed_surveys)
             COUNTS["runs"] += 1

@@ -36,7 +36,7 @@ def other_host() -> Iterator[tuple[str, list[dict[str, str]]]]:
             self.end_headers()
             self.wfile.write(b'{"result": {"elements": [], "nextPage": null}, "meta": {}}')
 
-        do_GET = do_POST = _answer
+        do_GET = do_POST = _answer  # noqa: N815 - the names http.server dispatches to
 
         def log_message(self, *args: object) -> None:
             return None
@@ -53,9 +53,10 @@ def other_host() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
 @pytest.mark.parametrize("oauth", [False, True], ids=["api_token", "oauth"])
 def test_a_redirect_to_another_host_is_refused_and_the_credentials_stay_home(oauth: bool) -> None:
-    with other_host() as (elsewhere, received), sandbox(
-        seed=521, surveys=2, responses=3, credentials=SENTINEL_CREDENTIALS
-    ) as handle:
+    with (
+        other_host() as (elsewhere, received),
+        sandbox(seed=521, surveys=2, responses=3, credentials=SENTINEL_CREDENTIALS) as handle,
+    ):
         handle.set_faults({"redirect_to": elsewhere})
         outcome = run_tap(config_for(handle, oauth=oauth), catalog=catalog_for(["surveys"]))
 

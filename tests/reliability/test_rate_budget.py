@@ -133,7 +133,9 @@ def _sync(handle: Any, clock: VirtualClock, concurrent: int) -> tuple[Any, Any, 
         tap.run.__dict__["rate_budget"] = budgets[0]
 
     run = run_tap_in_process(config, catalog=catalog_for(["responses"]), prepare=log_the_budget)
-    records = sum(1 for line in run.stdout.splitlines() if '"type":"RECORD"' in line.replace(" ", ""))
+    records = sum(
+        1 for line in run.stdout.splitlines() if '"type":"RECORD"' in line.replace(" ", "")
+    )
     return run.tap, budgets[0], records
 
 
@@ -182,7 +184,9 @@ def test_the_tap_stays_inside_the_configured_budget(concurrent: int) -> None:
     # saw full minutes of export starts
     assert stats["bucket_max_per_minute"]["export_start"] == LIMITS["export_start"]
     assert stats["elapsed_seconds"] >= 60 * (surveys // LIMITS["export_start"] - 1)
-    assert len(budget.granted) == stats["total_requests"] == len(arrivals)  # every request took a slot
+    assert (
+        len(budget.granted) == stats["total_requests"] == len(arrivals)
+    )  # every request took a slot
     # the tap's own slot log agrees: no sliding minute of grants holds more than a bucket's limit
     for bucket, limit in LIMITS.items():
         times = sorted(t for t, names in budget.granted if bucket in names)

@@ -30,7 +30,7 @@ def _response(status: int, body: object) -> requests.Response:
     response.status_code = status
     response.url = "https://iad1.qualtrics.com/API/v3/surveys?offset=100"
     text = body if isinstance(body, str) else json.dumps(body)
-    response._content = text.encode()  # noqa: SLF001 - a hand-made response
+    response._content = text.encode()
     response.headers["Set-Cookie"] = f"session={SENTINEL_SECRET}"
     response.headers["X-Echo"] = SENTINEL_TOKEN
     response.request = requests.Request(

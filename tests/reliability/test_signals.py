@@ -27,7 +27,9 @@ def _start(config: dict[str, Any], workdir: Path) -> subprocess.Popen[str]:
     spool.mkdir()
     env = tap_process_env(TMPDIR=str(spool))  # where export files are spooled
     command = [*TAP_COMMAND, *inputs]
-    with (workdir / "stderr.log").open("w") as log:  # a file: a pipe nobody reads could stall the tap
+    with (workdir / "stderr.log").open(
+        "w"
+    ) as log:  # a file: a pipe nobody reads could stall the tap
         return subprocess.Popen(
             command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=log, text=True
         )
@@ -40,7 +42,9 @@ def _finish(process: subprocess.Popen[str], workdir: Path) -> tuple[str, str]:
     reader = threading.Thread(target=lambda: out.append(process.stdout.read()), daemon=True)
     reader.start()
     reader.join(GRACE_SECONDS)
-    if reader.is_alive():  # still working after the grace period: an orchestrator would SIGKILL it now
+    if (
+        reader.is_alive()
+    ):  # still working after the grace period: an orchestrator would SIGKILL it now
         process.kill()
         reader.join()
         process.stdout.close()
@@ -62,7 +66,9 @@ def _messages(stdout: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_during_exports_ends_the_run_at_once_and_non_zero(signum: int, tmp_path: Path) -> None:
+def test_a_signal_during_exports_ends_the_run_at_once_and_non_zero(
+    signum: int, tmp_path: Path
+) -> None:
     # exports that never complete: before, the tap waited for every one in flight (and exited 0)
     with sandbox(seed=541, surveys=3, responses=5, export_polls=10**9) as handle:
         config = {**token_config(handle), "export_timeout_seconds": 3600}
@@ -101,7 +107,11 @@ def test_a_signal_while_records_are_written_leaves_a_state_that_covers_only_writ
     output = "".join(head) + rest
     assert output.endswith("\n")  # no message cut in two
     messages = _messages(output)
-    written = {(m["record"]["survey_id"], m["record"]["response_id"]) for m in messages if m["type"] == "RECORD"}
+    written = {
+        (m["record"]["survey_id"], m["record"]["response_id"])
+        for m in messages
+        if m["type"] == "RECORD"
+    }
     assert 0 < len(written) < len(truth)  # stopped in the middle
     seen: set[tuple[str, str]] = set()
     for message in messages:
@@ -111,5 +121,9 @@ def test_a_signal_while_records_are_written_leaves_a_state_that_covers_only_writ
             for survey_id, bookmark in response_bookmarks(message["value"]).items():
                 if bookmark is None:
                     continue
-                below = {key for key, modified in truth.items() if key[0] == survey_id and modified < bookmark}
+                below = {
+                    key
+                    for key, modified in truth.items()
+                    if key[0] == survey_id and modified < bookmark
+                }
                 assert below <= seen, "a STATE covers responses not written before it"

@@ -56,7 +56,9 @@ def test_a_survey_that_becomes_visible_with_an_old_last_modified_gets_its_struct
     with sandbox(seed=552, surveys=3, responses=2, users=2) as handle:
         surveys = sorted(handle.truth()["surveys"])
         hidden = surveys[0]
-        handle.set_access({"survey_id": hidden, "listed": False})  # not shared with the credentials yet
+        handle.set_access(
+            {"survey_id": hidden, "listed": False}
+        )  # not shared with the credentials yet
         config, catalog = config_for(handle, oauth=False), catalog_for(STREAMS)
         first = run_tap(config, catalog=catalog)
         handle.set_access({"survey_id": hidden, "reset": True})  # shared now
@@ -71,7 +73,9 @@ def test_a_survey_named_in_survey_ids_but_not_listed_gets_its_structure() -> Non
     with sandbox(seed=553, surveys=3, responses=2, users=2) as handle:
         surveys = sorted(handle.truth()["surveys"])
         group_shared = surveys[2]
-        handle.set_access({"survey_id": group_shared, "listed": False})  # GET /surveys leaves it out
+        handle.set_access(
+            {"survey_id": group_shared, "listed": False}
+        )  # GET /surveys leaves it out
         config = config_for(handle, oauth=False, survey_ids=[group_shared, surveys[0]])
         outcome = run_tap(config, catalog=catalog_for(("surveys", "questions", "responses")))
     assert _ids(outcome, "surveys") == {group_shared, surveys[0]}

@@ -13,10 +13,12 @@ def test_a_response_modified_exactly_at_the_bookmark_is_delivered_when_start_is_
         handle.set_faults({"export_start_exclusive": True})
         catalog = catalog_for(["responses"])
         # a lag puts the first run's window end in the past, so a change can be planted exactly on it
-        first = run_tap(config_for(handle, oauth=False, export_safety_lag_seconds=30), catalog=catalog)
+        first = run_tap(
+            config_for(handle, oauth=False, export_safety_lag_seconds=30), catalog=catalog
+        )
         assert first.error is None
         bookmarks = response_bookmarks(first.states[-1])
-        survey_id = sorted(bookmarks)[0]
+        survey_id = min(bookmarks)
         edge = bookmarks[survey_id]
         assert edge is not None and edge.endswith(".000000Z")  # whole seconds: the window end
         edited = handle.mutate({"survey_id": survey_id, "edit": 1, "stamp": edge})["edited"]

@@ -26,11 +26,11 @@ def test_same_arguments_give_identical_data():
     assert list(a.surveys) == list(b.surveys)
     assert a.users == b.users
     assert a.truth() == b.truth()
-    for sa, sb in zip(a.surveys.values(), b.surveys.values()):
+    for sa, sb in zip(a.surveys.values(), b.surveys.values(), strict=False):
         assert orjson.dumps(sa.definition()) == orjson.dumps(sb.definition())
         assert orjson.dumps(sa.legacy()) == orjson.dumps(sb.legacy())
         assert list(sa.responses.values()) == list(sb.responses.values())
-        for ra, rb in zip(sa.responses.values(), sb.responses.values()):
+        for ra, rb in zip(sa.responses.values(), sb.responses.values(), strict=False):
             assert orjson.dumps(sa.render(ra)) == orjson.dumps(sb.render(rb))
         assert sa.csv_header_rows() == sb.csv_header_rows()
     c = build_account(seed=6, surveys=4, responses=20, users=120, now=NOW)

@@ -38,7 +38,7 @@ def test_all_kinds_in_survey_0_and_1(account):
         assert any(q.randomize for q in live)
     assert set(ALL_KINDS) <= set().union(*(_kinds(s) for s in surveys))
     for s in surveys:
-        assert 10 <= len([q for q in s.live_question_ids()]) <= 45
+        assert 10 <= len(list(s.live_question_ids())) <= 45
 
 
 def test_definition_shape(account):
@@ -158,11 +158,15 @@ def test_every_map_key_answered_and_every_answer_key_mapped(account, rendered):
         if not s.responses:
             continue
         key_map = s.export_column_keys()
-        further = {key for c in s.columns() for key, _ in c.more_map}  # one key, several map entries
+        further = {
+            key for c in s.columns() for key, _ in c.more_map
+        }  # one key, several map entries
         never = {key for q, it in s.sequence for key, _ in q.map_only(it)}  # listed, never exported
         assert set(key_map) | further | never == set(s.legacy()["exportColumnMap"])
         mapped = set(key_map.values())
-        unlisted = {c.value_key for c in s.columns() if not c.map_key}  # as Qualtrics: not every key is listed
+        unlisted = {
+            c.value_key for c in s.columns() if not c.map_key
+        }  # as Qualtrics: not every key is listed
         assert not mapped & unlisted
         seen: set[str] = set()
         embedded = set(s.embedded_fields())
@@ -233,7 +237,10 @@ def test_key_shapes_per_type(account, rendered):
                 rows = [k for k in v if re.fullmatch(re.escape(qk) + r"_\d+", k)]
                 if rows:
                     found[kind] += 1
-                    assert all(isinstance(v[k], list) and all(isinstance(x, str) for x in v[k]) for k in rows)
+                    assert all(
+                        isinstance(v[k], list) and all(isinstance(x, str) for x in v[k])
+                        for k in rows
+                    )
             elif kind == "matrix_carried":
                 rows = [k for k in v if re.fullmatch(re.escape(qk) + r"_x\d+", k)]
                 if rows:
@@ -249,7 +256,9 @@ def test_key_shapes_per_type(account, rendered):
                 if groups:
                     found[kind] += 1
                     items = [x for k in groups for x in v[k]]
-                    assert sorted(items) == sorted(c.cid for c in q.items)  # every item in one group
+                    assert sorted(items) == sorted(
+                        c.cid for c in q.items
+                    )  # every item in one group
                     ranks = [k for k in v if re.fullmatch(re.escape(qk) + r"_G\d+_\d+_RANK", k)]
                     assert len(ranks) == len(items) and all(isinstance(v[k], int) for k in ranks)
             elif kind == "cs":
@@ -260,7 +269,9 @@ def test_key_shapes_per_type(account, rendered):
             elif kind == "file":
                 if qk + "_FILE_ID" in v:
                     found[kind] += 1
-                    assert isinstance(v[qk + "_FILE_SIZE"], int) and v[qk + "_FILE_ID"].startswith("F_")
+                    assert isinstance(v[qk + "_FILE_SIZE"], int) and v[qk + "_FILE_ID"].startswith(
+                        "F_"
+                    )
             elif kind in ("te_single", "te_essay"):
                 if qk + "_TEXT" in v:
                     found[kind] += 1

@@ -37,7 +37,7 @@ def _search_all(api: Api, did: str, body: Any = None, **params: Any) -> tuple[li
 
 
 def _ms(text: str) -> int:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)
     return int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(milliseconds=1))
 
 
@@ -209,7 +209,7 @@ def test_truth_lists_members_and_distribution_recipients(sandbox: Any) -> None:
 def test_enrichment_leaves_the_generated_account_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     now = datetime(2025, 3, 1, 12, tzinfo=UTC)
     enriched = build_account(seed=5, surveys=4, responses=6, users=9, now=now)
-    monkeypatch.setattr(xm_directory, "enrich", lambda acct: None)
+    monkeypatch.setattr(xm_directory, "enrich", lambda _acct: None)
     plain = build_account(seed=5, surveys=4, responses=6, users=9, now=now)
     assert plain.core_truth() == enriched.core_truth()
     assert plain.contacts == enriched.contacts and plain.distributions == enriched.distributions

@@ -8,14 +8,14 @@ import json
 import re
 import time
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
 from support.sandbox_api import Api, sandbox_for
 
-UTC = timezone.utc
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 
@@ -254,16 +254,26 @@ def test_size_caps_change_at_run_time_per_survey() -> None:
 
         assert api.export(sid, format="ndjson")[0]["status"] == "failed"
         first = min(truth[sid]["responses"].values())
-        early, early_file = api.export(sid, format="ndjson", sortByLastModifiedDate=True, endDate=first[:19] + "Z")
+        early, early_file = api.export(
+            sid, format="ndjson", sortByLastModifiedDate=True, endDate=first[:19] + "Z"
+        )
         assert early["status"] == "complete" and _ids(early_file, "ndjson") == []
         assert api.export(other, format="ndjson")[0]["status"] == "complete"
 
         sandbox.set_limits({"export_max_bytes": 10, "export_max_bytes_by_survey": {}})
         assert api.export(other, format="ndjson")[0]["status"] == "failed"
-        for bad in ({}, {"export_max_bytes": 0}, {"export_max_bytes_by_survey": {sid: "1"}}, {"nope": 1}):
+        for bad in (
+            {},
+            {"export_max_bytes": 0},
+            {"export_max_bytes_by_survey": {sid: "1"}},
+            {"nope": 1},
+        ):
             refused = api.session.post(sandbox.url("/_sandbox/limits"), json=bad, timeout=10)
             assert refused.status_code == 400, bad
-        assert sandbox.set_limits({"export_max_bytes": 1_800_000_000})["export_max_bytes_by_survey"] == {}
+        assert (
+            sandbox.set_limits({"export_max_bytes": 1_800_000_000})["export_max_bytes_by_survey"]
+            == {}
+        )
         api.close()
 
 
@@ -393,7 +403,7 @@ def test_filter_id_is_accepted(api: Api, sandbox) -> None:
 # formats and files
 # --------------------------------------------------------------------------------------------------
 def test_zip_member_name_and_headers(api: Api, sandbox) -> None:
-    for sid, info in sandbox.truth()["surveys"].items():
+    for sid in sandbox.truth()["surveys"]:
         _, file_response = api.export(sid, format="ndjson")
         assert file_response.headers["Content-Type"] == "application/zip"
         name = sandbox.account.surveys[sid].name
@@ -441,7 +451,7 @@ def test_csv_has_three_header_rows(api: Api, sandbox) -> None:
     assert len(rows) == 3 + len(sandbox.truth()["surveys"][sid]["responses"])
     _, data = _member(api.export(sid, format="tsv", sortByLastModifiedDate=True)[1])
     rows = list(csv.reader(io.StringIO(data.decode("utf-8")), delimiter="\t"))
-    assert rows[0] == tags + ["LastModifiedDate"]
+    assert rows[0] == [*tags, "LastModifiedDate"]
 
 
 def test_compress_false_returns_the_raw_file(api: Api, sandbox) -> None:
@@ -578,7 +588,7 @@ def test_mutations_show_in_later_exports(fresh) -> None:
 def test_files_and_tokens_expire_after_a_week(fresh) -> None:
     api = Api(fresh)
     sid = _survey_with_responses(fresh)
-    result, file_response = api.export(sid, format="json", allowContinuation=True)
+    result, _file_response = api.export(sid, format="json", allowContinuation=True)
     file_url = f"/surveys/{sid}/export-responses/{result['fileId']}/file"
     fresh.advance_clock(6 * 86400)
     assert api.get(file_url).status_code == 200
@@ -600,16 +610,14 @@ def test_files_and_tokens_expire_after_a_week(fresh) -> None:
 
 
 def test_temporary_files_are_removed_on_shutdown() -> None:
-    import os
-
     with sandbox_for(surveys=2, responses=5) as sandbox:
         api = Api(sandbox)
         sid = _survey_with_responses(sandbox, 1)
         api.export(sid, format="json")
         workdir = sandbox.app.exports.workdir
-        assert os.listdir(workdir)
+        assert list(Path(workdir).iterdir())
         api.close()
-    assert not os.path.exists(workdir)
+    assert not Path(workdir).exists()
 
 
 def test_repeated_exports_reuse_the_file(api: Api, sandbox) -> None:

@@ -136,8 +136,14 @@ def test_export_truncated_serves_half_a_file_without_moving_the_other_draws() ->
 
         sequences = []
         for truncated in (0.0, 0.5):
-            sandbox.set_faults({"http_429": 0.3, "export_truncated": truncated, "seed": 9,
-                                "retry_after_seconds": 0})
+            sandbox.set_faults(
+                {
+                    "http_429": 0.3,
+                    "export_truncated": truncated,
+                    "seed": 9,
+                    "retry_after_seconds": 0,
+                }
+            )
             sequences.append(_outcomes(sandbox, 40))
         assert sequences[0] == sequences[1] and "429" in sequences[0]
         sandbox.set_faults({})

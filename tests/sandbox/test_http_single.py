@@ -128,6 +128,5 @@ def test_control_plane(fresh) -> None:
 def test_custom_sandbox_knobs_are_validated() -> None:
     import pytest
 
-    with pytest.raises(TypeError):
-        with sandbox_for(surveys=1, responses=1, no_such_knob=1):
-            pass
+    with pytest.raises(TypeError), sandbox_for(surveys=1, responses=1, no_such_knob=1):
+        pass

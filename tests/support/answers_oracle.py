@@ -129,7 +129,7 @@ class Oracle:
             if k in values:
                 v = values[k]
                 if isinstance(v, list):  # multi-select: one row per selected choice
-                    for recode, label in zip(v, labels[k]):
+                    for recode, label in zip(v, labels[k], strict=False):
                         c = by_recode[recode]
                         rows.append(
                             self._row(
@@ -207,7 +207,9 @@ class Oracle:
                 elif k in self.displayed:
                     rows.append(self._row(q, it, k, "answer", sub=r.cid, seen_unanswered=True))
             rows += self._order_rows(q, it, "DO", {r.cid: r.text for r in q.rows}, of_rows=True)
-            rows += self._order_rows(q, it, "ADO", {a.cid: a.text for a in q.answers}, of_rows=False)
+            rows += self._order_rows(
+                q, it, "ADO", {a.cid: a.text for a in q.answers}, of_rows=False
+            )
         elif kind == "sbs":
             for cid, _text, sub, answers in q.col_defs:
                 unit = f"{q.qid}#{cid}"
@@ -240,7 +242,7 @@ class Oracle:
                         k = self._key(f"{unit}_{r.cid}", it)
                         by_recode = {a.recode: a for a in answers}
                         if k in values:
-                            for recode, label in zip(values[k], labels[k]):
+                            for recode, label in zip(values[k], labels[k], strict=False):
                                 a = by_recode[recode]
                                 rows.append(
                                     self._row(
@@ -333,25 +335,38 @@ class Oracle:
                         v = values[k]
                         rows.append(
                             self._row(
-                                q, it, k, "answer", sub=str(g), choice=c.cid, value=str(v), value_number=v
+                                q,
+                                it,
+                                k,
+                                "answer",
+                                sub=str(g),
+                                choice=c.cid,
+                                value=str(v),
+                                value_number=v,
                             )
                         )
                     elif k in self.displayed:
                         rows.append(
-                            self._row(q, it, k, "answer", sub=str(g), choice=c.cid, seen_unanswered=True)
+                            self._row(
+                                q, it, k, "answer", sub=str(g), choice=c.cid, seen_unanswered=True
+                            )
                         )
             for c in q.items:
                 k = self._key(f"{q.qid}_{c.cid}_TEXT", it)
                 if c.text_entry and k in values:
                     rows.append(
-                        self._row(q, it, k, "text_entry", choice=c.cid, value=values[k], text=values[k])
+                        self._row(
+                            q, it, k, "text_entry", choice=c.cid, value=values[k], text=values[k]
+                        )
                     )
         elif kind == "cs":
             for c in q.items:
                 k = self._key(f"{q.qid}_{c.cid}", it)
                 if k in values:
                     v = values[k]
-                    rows.append(self._row(q, it, k, "answer", choice=c.cid, value=str(v), value_number=v))
+                    rows.append(
+                        self._row(q, it, k, "answer", choice=c.cid, value=str(v), value_number=v)
+                    )
                 elif k in self.displayed:
                     rows.append(self._row(q, it, k, "answer", choice=c.cid, seen_unanswered=True))
             for c in q.items:
@@ -360,17 +375,28 @@ class Oracle:
                     continue
                 if k in values:
                     rows.append(
-                        self._row(q, it, k, "text_entry", choice=c.cid, value=values[k], text=values[k])
+                        self._row(
+                            q, it, k, "text_entry", choice=c.cid, value=values[k], text=values[k]
+                        )
                     )
                 elif k in self.displayed:
-                    rows.append(self._row(q, it, k, "text_entry", choice=c.cid, seen_unanswered=True))
+                    rows.append(
+                        self._row(q, it, k, "text_entry", choice=c.cid, seen_unanswered=True)
+                    )
         elif kind == "file":
             for part in q.PARTS:
                 k = self._key(f"{q.qid}_{part}", it)
                 if k in values:
                     v = values[k]
                     rows.append(
-                        self._row(q, it, k, "answer", value=str(v), value_number=v if isinstance(v, int) else None)
+                        self._row(
+                            q,
+                            it,
+                            k,
+                            "answer",
+                            value=str(v),
+                            value_number=v if isinstance(v, int) else None,
+                        )
                     )
                 elif k in self.displayed:
                     rows.append(self._row(q, it, k, "answer", seen_unanswered=True))
@@ -379,7 +405,7 @@ class Oracle:
             for r in q.rows:
                 k = self._key(f"{q.qid}_{r.cid}", it)
                 if k in values:
-                    for recode, label in zip(values[k], labels[k]):
+                    for recode, label in zip(values[k], labels[k], strict=False):
                         rows.append(
                             self._row(
                                 q,
@@ -405,16 +431,27 @@ class Oracle:
                     a = by_recode[values[k]]
                     rows.append(
                         self._row(
-                            q, it, k, "answer", sub=f"x{c.cid}", choice=a.cid, value=str(values[k]),
-                            value_number=values[k], label=a.text,
+                            q,
+                            it,
+                            k,
+                            "answer",
+                            sub=f"x{c.cid}",
+                            choice=a.cid,
+                            value=str(values[k]),
+                            value_number=values[k],
+                            label=a.text,
                         )
                     )
                 elif k in self.displayed:
-                    rows.append(self._row(q, it, k, "answer", sub=f"x{c.cid}", seen_unanswered=True))
+                    rows.append(
+                        self._row(q, it, k, "answer", sub=f"x{c.cid}", seen_unanswered=True)
+                    )
                 t = self._key(f"{q.qid}_x{c.cid}_TEXT", it)
                 if t in values:
                     rows.append(
-                        self._row(q, it, t, "text_entry", sub=f"x{c.cid}", value=values[t], text=values[t])
+                        self._row(
+                            q, it, t, "text_entry", sub=f"x{c.cid}", value=values[t], text=values[t]
+                        )
                     )
         elif kind == "matrix_te":
             for r in q.rows:
@@ -423,12 +460,27 @@ class Oracle:
                     if k in values:
                         rows.append(
                             self._row(
-                                q, it, k, "text_entry", sub=r.cid, choice=a.cid, value=values[k], text=values[k]
+                                q,
+                                it,
+                                k,
+                                "text_entry",
+                                sub=r.cid,
+                                choice=a.cid,
+                                value=values[k],
+                                text=values[k],
                             )
                         )
                     elif k in self.displayed:
                         rows.append(
-                            self._row(q, it, k, "text_entry", sub=r.cid, choice=a.cid, seen_unanswered=True)
+                            self._row(
+                                q,
+                                it,
+                                k,
+                                "text_entry",
+                                sub=r.cid,
+                                choice=a.cid,
+                                seen_unanswered=True,
+                            )
                         )
         else:  # pragma: no cover - a new sandbox question type needs an oracle first
             raise AssertionError(f"no oracle for question kind {kind!r}")

@@ -115,9 +115,9 @@ def expected_postgres_type(prop: dict[str, Any]) -> str:
     if "integer" in types:
         low, high = prop.get("minimum"), prop.get("maximum")
         if low is not None and high is not None:
-            if -(2**15) <= low and high < 2**15:
+            if low >= -(2**15) and high < 2**15:
                 return "int2"
-            if -(2**31) <= low and high < 2**31:
+            if low >= -(2**31) and high < 2**31:
                 return "int4"
         return "int8"
     if "boolean" in types:

@@ -19,10 +19,14 @@ import json
 import re
 from typing import Any
 
-from tap_qualtrics.model.answers import KIND_DISPLAY_ORDER, KIND_EMBEDDED_DATA, KIND_METADATA, ColumnMap
-from tap_qualtrics.model.columns import MULTI_SELECTORS
-
 from support.paths import TESTS
+from tap_qualtrics.model.answers import (
+    KIND_DISPLAY_ORDER,
+    KIND_EMBEDDED_DATA,
+    KIND_METADATA,
+    ColumnMap,
+)
+from tap_qualtrics.model.columns import MULTI_SELECTORS
 
 #: The corpus of real recordings (see tests/real/SOURCES.md).
 HERE = TESTS / "real"
@@ -63,9 +67,10 @@ def in_dialect(column_map: ColumnMap, definition: dict, dialect: str) -> set[str
         raise ValueError(dialect)
     questions = definition["Questions"]
     insights: list[str] = []
-    for key in keys:
-        other = _OTHER_TEXT.match(key)
+    for exported in keys:
+        other = _OTHER_TEXT.match(exported)
         question = questions.get(other["qid"], {}) if other else {}
+        key = exported
         if (
             other
             and question.get("QuestionType") == "MC"

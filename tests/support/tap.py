@@ -27,14 +27,25 @@ __all__ = [
 @contextmanager
 def sandbox(**kwargs: Any) -> Iterator[Any]:
     """A small sandbox account on loopback (export jobs finish on the second poll)."""
-    options: dict[str, Any] = {"seed": 7, "surveys": 4, "responses": 12, "users": 12, "export_polls": 1}
+    options: dict[str, Any] = {
+        "seed": 7,
+        "surveys": 4,
+        "responses": 12,
+        "users": 12,
+        "export_polls": 1,
+    }
     options.update(kwargs)
     with running_sandbox(**options) as handle:
         yield handle
 
 
 def token_config(handle: Any, **overrides: Any) -> dict[str, Any]:
-    return {"api_token": handle.api_token, "base_url": handle.base_url, **FAST_SETTINGS, **overrides}
+    return {
+        "api_token": handle.api_token,
+        "base_url": handle.base_url,
+        **FAST_SETTINGS,
+        **overrides,
+    }
 
 
 def oauth_config(handle: Any, **overrides: Any) -> dict[str, Any]:

@@ -57,7 +57,9 @@ class TapRun:
     log_messages: list[str] = field(default_factory=list, repr=False)
 
     def records(self, stream: str) -> list[dict[str, Any]]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
 
     def records_by_stream(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
@@ -97,7 +99,7 @@ class TapRun:
 
     def all_text(self) -> str:
         """Everything the run put out, for scans (secrets)."""
-        return "\n".join((self.stdout, self.stderr, self.error_text, self.failure_summary))
+        return f"{self.stdout}\n{self.stderr}\n{self.error_text}\n{self.failure_summary}"
 
 
 class _Collect(logging.Handler):
@@ -157,7 +159,7 @@ def run_tap_in_process(
                 if prepare is not None:
                     prepare(tap)
                 tap.sync_all()
-            except Exception as raised:  # noqa: BLE001 - callers judge every ending
+            except Exception as raised:
                 if raise_errors:
                     raise
                 error = raised
@@ -186,7 +188,10 @@ def tap_process_env(**extra: str) -> dict[str, str]:
     """The environment of a tap process: this one, the repository importable, no log level override,
     plus ``extra``. Tests that must stream or signal the process start it themselves with this and
     :data:`TAP_COMMAND`; every other process run is :func:`run_tap_process`."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
     env.pop("TAP_QUALTRICS_LOGLEVEL", None)
     env.update(extra)
     return env
@@ -224,7 +229,12 @@ def run_tap_process(
     command = [*wrapper, *TAP_COMMAND, *write_inputs(inputs, config, state, catalog)]
     command += list(args)
     completed = subprocess.run(
-        command, cwd=workdir, env=tap_process_env(), capture_output=True, text=True, timeout=timeout,
+        command,
+        cwd=workdir,
+        env=tap_process_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
     )
     messages = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]

@@ -100,7 +100,9 @@ def test_no_state_precedes_a_record_it_covers_through_a_real_sync(tmp_path: Path
         elif message["type"] == "RECORD" and message["stream"] == "responses":
             record = message["record"]
             bookmark = covered.get(record["survey_id"])
-            assert bookmark is None or bookmark <= record["last_modified_date"], record["response_id"]
+            assert bookmark is None or bookmark <= record["last_modified_date"], record[
+                "response_id"
+            ]
             assert record["response_id"] in rows_seen  # its rows went first
             responses[record["response_id"]] = record["survey_id"]
     expected = {r: s for s, survey in truth["surveys"].items() for r in survey["responses"]}

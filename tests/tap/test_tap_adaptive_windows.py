@@ -22,7 +22,6 @@ from support.taprun import TapRun
 
 from tap_qualtrics.model.timestamps import normalize_timestamp
 
-
 EXPORT_START = "POST /surveys/{surveyId}/export-responses"
 SURVEY_DETAILS = "GET /surveys/{surveyId}"
 
@@ -36,7 +35,9 @@ def _export_bytes(handle: Any, survey_id: str) -> int:
     headers = {"X-API-TOKEN": handle.api_token}
     base = f"{api}/surveys/{survey_id}/export-responses"
     body = {"format": "ndjson", "sortByLastModifiedDate": True}
-    progress_id = requests.post(base, json=body, headers=headers, timeout=10).json()["result"]["progressId"]
+    progress_id = requests.post(base, json=body, headers=headers, timeout=10).json()["result"][
+        "progressId"
+    ]
     while True:
         result = requests.get(f"{base}/{progress_id}", headers=headers, timeout=10).json()["result"]
         if result["status"] == "complete":
@@ -75,7 +76,9 @@ def test_an_export_over_the_cap_is_cut_until_every_piece_fits(
         big = _biggest_survey(truth)
         handle.set_limits({"export_max_bytes_by_survey": {big: _export_bytes(handle, big) // 3}})
         handle.reset_stats()
-        run = run_tap(token_config(handle, max_concurrent_exports=concurrent), catalog=RESPONSES_ONLY)
+        run = run_tap(
+            token_config(handle, max_concurrent_exports=concurrent), catalog=RESPONSES_ONLY
+        )
         starts = handle.stats()["requests"][EXPORT_START]
 
     assert run.returncode == 0, run.stderr[-3000:]
@@ -98,12 +101,16 @@ def test_the_bookmark_follows_each_completed_piece(run_tap: Callable[..., TapRun
     with sandbox(seed=42, surveys=1, responses=40) as handle:
         truth = handle.truth()
         (survey_id,) = truth["surveys"]
-        handle.set_limits({"export_max_bytes_by_survey": {survey_id: 1}})  # only empty pieces succeed
+        handle.set_limits(
+            {"export_max_bytes_by_survey": {survey_id: 1}}
+        )  # only empty pieces succeed
         run = run_tap(token_config(handle, max_concurrent_exports=1), catalog=RESPONSES_ONLY)
 
     assert run.returncode != 0
     assert _emitted(run) == []
-    failing = re.search(r"failed for responses modified from (\S+) to \S+, a window too short", run.stderr)
+    failing = re.search(
+        r"failed for responses modified from (\S+) to \S+, a window too short", run.stderr
+    )
     assert failing is not None, run.stderr[-3000:]
     bookmark = run.response_bookmarks()[survey_id]
     assert bookmark == normalize_timestamp(failing.group(1))  # the cut where the empty pieces ended
@@ -134,7 +141,9 @@ def test_a_first_sync_with_many_responses_is_cut_up_front(run_tap: Callable[...,
     assert first.returncode == 0, first.stderr[-3000:]
     assert set(_emitted(first)) == _truth_keys(truth)
     _assert_sorted_per_survey(first)
-    assert first_stats[SURVEY_DETAILS] == len(counts)  # one response count per survey, first sync only
+    assert first_stats[SURVEY_DETAILS] == len(
+        counts
+    )  # one response count per survey, first sync only
     # ceil(count / 10) windows for each survey over 10 responses, at least; none failed first
     assert first_stats[EXPORT_START] >= sum(max(1, -(-c // 10)) for c in counts.values())
     assert "more than max_responses_per_export (10)" in first.stderr
@@ -153,7 +162,9 @@ def test_a_first_sync_with_many_responses_is_cut_up_front(run_tap: Callable[...,
     assert set(_emitted(second)) <= _truth_keys(truth_after)
 
 
-def test_a_survey_that_fails_even_in_one_minute_windows_fails_alone(run_tap: Callable[..., TapRun]) -> None:
+def test_a_survey_that_fails_even_in_one_minute_windows_fails_alone(
+    run_tap: Callable[..., TapRun],
+) -> None:
     with sandbox(seed=44, surveys=3, responses=12) as handle:
         truth = handle.truth()
         big = _biggest_survey(truth)

@@ -17,7 +17,12 @@ TOKEN = "token-value-0123456789"
 BAD_CONFIGS: dict[str, tuple[dict[str, Any], str]] = {
     "no credentials": ({"data_center": "iad1"}, "No Qualtrics credentials"),
     "both credentials": (
-        {"api_token": TOKEN, "client_id": "id-0123", "client_secret": "secret-0123", "data_center": "iad1"},
+        {
+            "api_token": TOKEN,
+            "client_id": "id-0123",
+            "client_secret": "secret-0123",
+            "data_center": "iad1",
+        },
         "not both",
     ),
     "half of oauth": ({"client_id": "id-0123", "data_center": "iad1"}, "client_secret is missing"),
@@ -26,8 +31,14 @@ BAD_CONFIGS: dict[str, tuple[dict[str, Any], str]] = {
         {"api_token": TOKEN, "data_center": "iad1/API"},
         "not a Qualtrics data center",
     ),
-    "data center with at": ({"api_token": TOKEN, "data_center": "me@iad1"}, "not a Qualtrics data center"),
-    "data center with port": ({"api_token": TOKEN, "data_center": "iad1:443"}, "not a Qualtrics data center"),
+    "data center with at": (
+        {"api_token": TOKEN, "data_center": "me@iad1"},
+        "not a Qualtrics data center",
+    ),
+    "data center with port": (
+        {"api_token": TOKEN, "data_center": "iad1:443"},
+        "not a Qualtrics data center",
+    ),
     "data center full host": (
         {"api_token": TOKEN, "data_center": "iad1.qualtrics.com"},
         "not a Qualtrics data center",
@@ -52,7 +63,10 @@ BAD_CONFIGS: dict[str, tuple[dict[str, Any], str]] = {
         {"api_token": TOKEN, "data_center": "iad1", "survey_ids": []},
         "survey_ids is empty",
     ),
-    "wrong type": ({"api_token": TOKEN, "data_center": "iad1", "max_retries": "many"}, "max_retries"),
+    "wrong type": (
+        {"api_token": TOKEN, "data_center": "iad1", "max_retries": "many"},
+        "max_retries",
+    ),
 }
 
 
@@ -73,7 +87,10 @@ def test_bad_config_is_one_sentence(case: str) -> None:
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080/API/v3"),
         ("http://localhost:8080/API/v3/", "http://localhost:8080/API/v3"),
         ("http://[::1]:9000/API/v3", "http://[::1]:9000/API/v3"),
-        ("https://proxy.example.com/qualtrics/API/v3", "https://proxy.example.com/qualtrics/API/v3"),
+        (
+            "https://proxy.example.com/qualtrics/API/v3",
+            "https://proxy.example.com/qualtrics/API/v3",
+        ),
     ],
 )
 def test_base_url_forms(base_url: str, expected_root: str) -> None:
@@ -83,7 +100,8 @@ def test_base_url_forms(base_url: str, expected_root: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("data_center", "host"), [("iad1", "iad1"), ("FRA1", "fra1"), ("myorg.ca1", "myorg.ca1"), ("eu", "eu")]
+    ("data_center", "host"),
+    [("iad1", "iad1"), ("FRA1", "fra1"), ("myorg.ca1", "myorg.ca1"), ("eu", "eu")],
 )
 def test_data_center_forms(data_center: str, host: str) -> None:
     settings = parse_settings({"api_token": TOKEN, "data_center": data_center})
@@ -91,7 +109,9 @@ def test_data_center_forms(data_center: str, host: str) -> None:
 
 
 def test_secrets_stay_out_of_repr() -> None:
-    settings = parse_settings({"client_id": "id-0123", "client_secret": "secret-0123", "data_center": "iad1"})
+    settings = parse_settings(
+        {"client_id": "id-0123", "client_secret": "secret-0123", "data_center": "iad1"}
+    )
     assert "secret-0123" not in repr(settings) and "id-0123" not in repr(settings)
 
 
@@ -169,7 +189,9 @@ def test_connection_test_mode_reports_bad_config_cleanly(run_tap: Callable[..., 
 )
 def test_a_credential_pasted_into_data_center_is_never_echoed(pasted: str) -> None:
     with pytest.raises(ConfigValidationError) as raised:
-        TapQualtrics(config={"client_id": "id-0123", "client_secret": "s3cret-value", "data_center": pasted})
+        TapQualtrics(
+            config={"client_id": "id-0123", "client_secret": "s3cret-value", "data_center": pasted}
+        )
     (sentence,) = raised.value.errors
     assert "is not a Qualtrics data center ID" in sentence
     assert pasted.lower() not in sentence.lower()

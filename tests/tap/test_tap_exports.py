@@ -70,7 +70,9 @@ def _exporter(
     )
 
 
-def _export(exporter: ResponseExporter, survey_id: str, window: ExportWindow) -> list[dict[str, Any]]:
+def _export(
+    exporter: ResponseExporter, survey_id: str, window: ExportWindow
+) -> list[dict[str, Any]]:
     """The tap's path: fetch the export file, then read it."""
     with exporter.fetch(survey_id, window) as spool:
         return list(read_export_file(spool))
@@ -80,7 +82,7 @@ def test_polls_with_growing_intervals_then_downloads() -> None:
     in_progress = {"status": "inProgress", "percentComplete": 50.0}
     transport = FakeTransport(
         [in_progress, in_progress, in_progress, {"status": "complete", "fileId": "F-def"}],
-        _zip({"Café / Q3: Zufriedenheit – ÜX.ndjson": NDJSON}),
+        _zip({"Café / Q3: Zufriedenheit – ÜX.ndjson": NDJSON}),  # noqa: RUF001 - a real survey name
     )
     clock = FakeClock()
     window = ExportWindow("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z")
@@ -88,7 +90,11 @@ def test_polls_with_growing_intervals_then_downloads() -> None:
 
     assert [r["responseId"] for r in responses] == ["R_1", "R_2"]
     assert clock.sleeps == [1, 1.5, 2.25, 3.375]
-    assert transport.calls[0] == ("POST", "/surveys/SV_1/export-responses", export_request_body(window))
+    assert transport.calls[0] == (
+        "POST",
+        "/surveys/SV_1/export-responses",
+        export_request_body(window),
+    )
     assert transport.calls[-1] == ("GET", "/surveys/SV_1/export-responses/F-def/file", None)
 
 
@@ -106,14 +112,18 @@ def test_failed_status_raises_an_error_shorter_windows_may_cure() -> None:
     """Qualtrics fails exports over 1.8 GB with no reason given: the caller may cut the window in two."""
     transport = FakeTransport([{"status": "failed", "fileId": None, "percentComplete": 100}])
     with pytest.raises(SplittableExportError, match="failed") as raised:
-        _export(_exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
+        _export(
+            _exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")
+        )
     assert raised.value.pieces == 2
 
 
 def test_complete_without_file_id_is_not_worth_splitting() -> None:
     transport = FakeTransport([{"status": "complete", "fileId": None}])
     with pytest.raises(ExportFailedError, match="without a fileId") as raised:
-        _export(_exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
+        _export(
+            _exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")
+        )
     assert not isinstance(raised.value, SplittableExportError)
 
 
@@ -126,7 +136,9 @@ def test_overall_timeout_raises_without_downloading() -> None:
             "SV_1",
             ExportWindow(None, "2024-02-01T00:00:00Z"),
         )
-    assert not isinstance(raised.value, SplittableExportError)  # a shorter window would wait as long
+    assert not isinstance(
+        raised.value, SplittableExportError
+    )  # a shorter window would wait as long
     assert clock.now <= 60
     assert all(call[0] != "GET" or "file" not in call[1] for call in transport.calls)
 
@@ -142,7 +154,9 @@ def test_poll_errors_stop_polling() -> None:
 
     transport = GoneTransport([])
     with pytest.raises(RuntimeError):
-        _export(_exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z"))
+        _export(
+            _exporter(transport, FakeClock()), "SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")
+        )
 
 
 def test_reads_raw_ndjson_when_not_compressed() -> None:
@@ -161,7 +175,9 @@ def test_spool_is_a_removed_temporary_file(tmp_path: Any, monkeypatch: pytest.Mo
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    transport = FakeTransport([{"status": "complete", "fileId": "F-def"}], _zip({"s.ndjson": NDJSON}))
+    transport = FakeTransport(
+        [{"status": "complete", "fileId": "F-def"}], _zip({"s.ndjson": NDJSON})
+    )
     exporter = _exporter(transport, FakeClock())
     with exporter.fetch("SV_1", ExportWindow(None, "2024-02-01T00:00:00Z")) as spool:
         next(read_export_file(spool))

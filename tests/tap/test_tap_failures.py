@@ -40,7 +40,9 @@ def _moved_back(state: dict, days: int) -> dict:
     """The state with every response bookmark ``days`` earlier, so the next window is never empty."""
     moved = copy.deepcopy(state)
     for partition in moved["bookmarks"]["responses"]["partitions"]:
-        earlier = parse_timestamp(partition["replication_key_value"]) - datetime.timedelta(days=days)
+        earlier = parse_timestamp(partition["replication_key_value"]) - datetime.timedelta(
+            days=days
+        )
         partition["replication_key_value"] = format_timestamp(earlier)
     return moved
 
@@ -71,7 +73,13 @@ def test_transient_faults_still_deliver_the_truth(run_tap: Callable[..., TapRun]
     """429s (with Retry-After), 5xx and dropped connections are retried; nothing is lost or doubled."""
     with sandbox(seed=33, surveys=4, responses=10, users=120) as handle:
         handle.set_faults(
-            {"http_429": 0.1, "http_5xx": 0.1, "connection_reset": 0.1, "retry_after_seconds": 0, "seed": 5}
+            {
+                "http_429": 0.1,
+                "http_5xx": 0.1,
+                "connection_reset": 0.1,
+                "retry_after_seconds": 0,
+                "seed": 5,
+            }
         )
         run = run_tap(token_config(handle, max_retries=10))
         truth = handle.truth()
@@ -81,7 +89,9 @@ def test_transient_faults_still_deliver_the_truth(run_tap: Callable[..., TapRun]
     assert sum(fired.values()) > 0
     responses = [(r["survey_id"], r["response_id"]) for r in run.records("responses")]
     assert len(responses) == len(set(responses))
-    assert set(responses) == {(sid, rid) for sid, s in truth["surveys"].items() for rid in s["responses"]}
+    assert set(responses) == {
+        (sid, rid) for sid, s in truth["surveys"].items() for rid in s["responses"]
+    }
     assert sorted(r["user_id"] for r in run.records("users")) == sorted(truth["users"])
 
 

@@ -44,12 +44,18 @@ def test_every_survey_question_response_and_user_exactly_once(synced: tuple[TapR
     live_questions = [
         (r["survey_id"], r["question_id"]) for r in run.records("questions") if not r["is_trashed"]
     ]
-    expected_questions = [(sid, qid) for sid, s in truth["surveys"].items() for qid in s["questions"]]
+    expected_questions = [
+        (sid, qid) for sid, s in truth["surveys"].items() for qid in s["questions"]
+    ]
     assert sorted(live_questions) == sorted(expected_questions)
 
     responses = [(r["survey_id"], r["response_id"]) for r in run.records("responses")]
-    expected_responses = [(sid, rid) for sid, s in truth["surveys"].items() for rid in s["responses"]]
-    assert not [key for key, n in Counter(responses).items() if n > 1], "a response was emitted twice"
+    expected_responses = [
+        (sid, rid) for sid, s in truth["surveys"].items() for rid in s["responses"]
+    ]
+    assert not [key for key, n in Counter(responses).items() if n > 1], (
+        "a response was emitted twice"
+    )
     assert sorted(responses) == sorted(expected_responses)
 
     users = [r["user_id"] for r in run.records("users")]
@@ -105,7 +111,9 @@ def test_final_state_holds_one_bookmark_per_survey(synced: tuple[TapRun, dict]) 
     assert "definition" not in state_text  # the questions' context stays small
 
 
-def test_definitions_and_legacy_surveys_are_fetched_as_documented(synced: tuple[TapRun, dict]) -> None:
+def test_definitions_and_legacy_surveys_are_fetched_as_documented(
+    synced: tuple[TapRun, dict],
+) -> None:
     _, sandbox_view = synced
     requests = sandbox_view["stats"]["requests"]
     surveys = len(sandbox_view["truth"]["surveys"])

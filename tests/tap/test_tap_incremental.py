@@ -80,12 +80,16 @@ def test_union_of_runs_is_the_truth(run_tap: Callable[..., TapRun]) -> None:
             ), (survey_id, response_id)
 
 
-def test_a_survey_added_to_survey_ids_is_read_despite_the_bookmark(run_tap: Callable[..., TapRun]) -> None:
+def test_a_survey_added_to_survey_ids_is_read_despite_the_bookmark(
+    run_tap: Callable[..., TapRun],
+) -> None:
     with sandbox(seed=23, surveys=4, responses=4) as handle:
         truth = handle.truth()["surveys"]
         newest, *older = sorted(truth, key=lambda sid: truth[sid]["last_modified"], reverse=True)
         first = run_tap(token_config(handle, survey_ids=[newest]))
-        second = run_tap(token_config(handle, survey_ids=[newest, older[-1]]), state=first.final_state)
+        second = run_tap(
+            token_config(handle, survey_ids=[newest, older[-1]]), state=first.final_state
+        )
     assert [r["survey_id"] for r in first.records("surveys")] == [newest]
     assert older[-1] in {r["survey_id"] for r in second.records("surveys")}
     assert older[-1] in {r["survey_id"] for r in second.records("questions")}

@@ -22,7 +22,9 @@ def test_wide_export_streams_in_bounded_memory(tmp_path: Path) -> None:
         workdir = tmp_path / "cwd"
         workdir.mkdir()
         run = run_tap_process(config, workdir, args=(), wrapper=(TIME, "-v"))
-        finished = len(handle.truth()["surveys"][next(iter(handle.truth()["surveys"]))]["responses"])
+        finished = len(
+            handle.truth()["surveys"][next(iter(handle.truth()["surveys"]))]["responses"]
+        )
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert len(run.records("responses")) == finished

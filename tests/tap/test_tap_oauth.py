@@ -50,7 +50,9 @@ def test_rejected_token_is_refreshed_once_and_the_request_retried() -> None:
         stream = tap.streams["users"]
         handle.reset_stats()
         first = list(stream.list_elements("/surveys"))
-        handle.advance_clock(7200)  # the sandbox now considers the token expired; the tap does not know
+        handle.advance_clock(
+            7200
+        )  # the sandbox now considers the token expired; the tap does not know
         second = list(stream.list_elements("/surveys"))
         stats = handle.stats()
 
@@ -72,7 +74,9 @@ def test_a_fresh_token_rejected_again_is_not_refreshed_again() -> None:
         assert authenticator.forget_rejected_token(first)  # refresh and retry
         replacement = signed()
         assert replacement.headers["Authorization"] != first.headers["Authorization"]
-        assert not authenticator.forget_rejected_token(replacement)  # the fresh token failed too: give up
+        assert not authenticator.forget_rejected_token(
+            replacement
+        )  # the fresh token failed too: give up
         authenticator.note_accepted(replacement)  # ...unless it worked in between
         assert authenticator.forget_rejected_token(replacement)
         assert handle.stats()["oauth_token_requests"] == 2

@@ -19,11 +19,15 @@ from tap_qualtrics.tap import TapQualtrics
 
 
 def _emitted(capsys: pytest.CaptureFixture[str], stream: str) -> list[dict[str, Any]]:
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
     return [m["record"] for m in lines if m["type"] == "RECORD" and m["stream"] == stream]
 
 
-def test_interrupted_response_sync_resumes_where_it_stopped(capsys: pytest.CaptureFixture[str]) -> None:
+def test_interrupted_response_sync_resumes_where_it_stopped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with sandbox(seed=61, surveys=1, responses=20) as handle:
         (survey_id,) = handle.truth()["surveys"]
         config = token_config(handle)
@@ -53,7 +57,9 @@ def test_next_page_link_is_followed_verbatim_on_the_configured_host() -> None:
     with sandbox(seed=62, surveys=1, responses=1) as handle:
         stream = TapQualtrics(config=token_config(handle)).streams["users"]
         link = urlparse("https://elsewhere.qualtrics.com/API/v3/users?offset=100&pageSize=100")
-        request = stream.get_http_request(page=PageContext(stream_context=None, next_page_token=link))
+        request = stream.get_http_request(
+            page=PageContext(stream_context=None, next_page_token=link)
+        )
     assert request.params == {}
     assert request.url == f"{handle.base_url}/API/v3/users?offset=100&pageSize=100"
 
@@ -107,7 +113,11 @@ def test_question_placement_marks_the_trash_block() -> None:
         },
     }
     placements = question_placements(blocks)
-    assert (placements["QID2"].block_id, placements["QID2"].position, placements["QID2"].is_trashed) == (
+    assert (
+        placements["QID2"].block_id,
+        placements["QID2"].position,
+        placements["QID2"].is_trashed,
+    ) == (
         "BL_a",
         2,
         False,

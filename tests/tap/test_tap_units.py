@@ -10,15 +10,15 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tap_qualtrics.http.errors import describe_failure
-from tap_qualtrics.redaction import Redactor
 from tap_qualtrics.exports.engine import read_export_file
-from tap_qualtrics.output import dumps
+from tap_qualtrics.http.errors import describe_failure
 from tap_qualtrics.http.retry import RetryPolicy, retry_after_seconds
-from tap_qualtrics.selection import SurveySelection
-from tap_qualtrics.streams.responses import response_record
 from tap_qualtrics.model.text import html_to_text
 from tap_qualtrics.model.timestamps import api_timestamp, normalize_timestamp, window_end
+from tap_qualtrics.output import dumps
+from tap_qualtrics.redaction import Redactor
+from tap_qualtrics.selection import SurveySelection
+from tap_qualtrics.streams.responses import response_record
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_string_order_is_time_order() -> None:
 
 def test_request_bounds_are_whole_seconds() -> None:
     assert api_timestamp("2024-01-01T10:00:05.999000Z") == "2024-01-01T10:00:05Z"
-    start = datetime.datetime(2024, 1, 1, 10, 0, 5, 700000, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2024, 1, 1, 10, 0, 5, 700000, tzinfo=datetime.UTC)
     assert window_end(start, 60) == "2024-01-01T09:59:05.000000Z"
 
 
@@ -62,10 +62,12 @@ def test_survey_selection_by_id_and_pattern() -> None:
     assert SurveySelection().includes("SV_anything")
 
 
-def _response(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
+def _response(
+    status: int, body: object, headers: dict[str, str] | None = None
+) -> requests.Response:
     response = requests.Response()
     response.status_code = status
-    response._content = json.dumps(body).encode()  # noqa: SLF001 - building a fixture response
+    response._content = json.dumps(body).encode()
     response.headers.update(headers or {})
     response.url = "https://iad1.qualtrics.com/API/v3/surveys?offset=100"
     response.request = requests.Request("GET", response.url).prepare()
@@ -94,7 +96,9 @@ def test_401_sentence_names_the_fix_without_the_token() -> None:
 def test_other_errors_name_endpoint_and_qualtrics_error() -> None:
     body = {"meta": {"error": {"errorCode": "ERX_3", "errorMessage": "Invalid request."}}}
     sentence = describe_failure(_response(400, body), uses_oauth=False)
-    assert sentence == "Qualtrics answered GET /API/v3/surveys with HTTP 400 (ERX_3: Invalid request)."
+    assert (
+        sentence == "Qualtrics answered GET /API/v3/surveys with HTTP 400 (ERX_3: Invalid request)."
+    )
 
 
 def test_redactor_scrubs_secrets() -> None:
@@ -103,7 +107,9 @@ def test_redactor_scrubs_secrets() -> None:
 
 
 def test_html_to_text() -> None:
-    assert html_to_text("<em>Extremely</em> dissatisfied&nbsp;<br>now") == "Extremely dissatisfied now"
+    assert (
+        html_to_text("<em>Extremely</em> dissatisfied&nbsp;<br>now") == "Extremely dissatisfied now"
+    )
     assert html_to_text("plain  text") == "plain text"
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tap_qualtrics.exports.engine import ExportWindow
-from tap_qualtrics.model.timestamps import parse_timestamp
 from tap_qualtrics.exports.windows import FALLBACK_EARLIEST, MIN_WINDOW_SECONDS, split_window
+from tap_qualtrics.model.timestamps import parse_timestamp
 
 
 def _covers_exactly(pieces: list[ExportWindow], window: ExportWindow) -> None:
     assert pieces[0].start == window.start
     assert pieces[-1].end == window.end
-    for before, after in zip(pieces, pieces[1:], strict=False):
+    for before, after in itertools.pairwise(pieces):
         assert before.end == after.start  # no gap, no overlap ([start, end) windows)
         assert parse_timestamp(before.end) > parse_timestamp(before.start or FALLBACK_EARLIEST)
 
@@ -29,7 +31,9 @@ def test_halves_a_bounded_window_on_whole_seconds() -> None:
 def test_a_window_without_start_keeps_none_and_cuts_from_the_survey_creation() -> None:
     window = ExportWindow(None, "2026-12-01T00:00:00Z")
     pieces = split_window(window, 4, earliest="2026-11-01T00:00:00.750Z")
-    assert pieces[0].start is None  # anything modified before the survey's creation is still exported
+    assert (
+        pieces[0].start is None
+    )  # anything modified before the survey's creation is still exported
     assert [p.end for p in pieces[:-1]] == [
         "2026-11-08T12:00:00Z",
         "2026-11-16T00:00:00Z",
