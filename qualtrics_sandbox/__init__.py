@@ -19,11 +19,11 @@ if TYPE_CHECKING:  # pragma: no cover
 def __getattr__(name: str) -> Any:
     """Import lazily so that `import qualtrics_sandbox.data` does not pull in werkzeug."""
     if name == "build_account":
-        from qualtrics_sandbox.data import build_account  # noqa: PLC0415 - see the docstring
+        from qualtrics_sandbox.data import build_account  # noqa: PLC0415 - PEP 562 lazy attribute: the package import stays light
 
         return build_account
     if name == "running_sandbox":
-        from qualtrics_sandbox.server import running_sandbox  # noqa: PLC0415 - werkzeug is an extra
+        from qualtrics_sandbox.server import running_sandbox  # noqa: PLC0415 - lazy: werkzeug is an optional extra
 
         return running_sandbox
     raise AttributeError(name)

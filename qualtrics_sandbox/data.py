@@ -1542,7 +1542,7 @@ def _build_directory(acct: Account, rng: random.Random, ids: IdFactory) -> None:
         lists = []
         sizes = [75, 30, 8] if default else [10]
         names = (
-            ["Newsletter subscribers", "Beta testers – Europe", "VIP customers"]  # noqa: RUF001 - data
+            ["Newsletter subscribers", "Beta testers – Europe", "VIP customers"]  # noqa: RUF001 - served as-is: non-ASCII punctuation on purpose
             if default
             else ["Panel wave 1"]
         )
