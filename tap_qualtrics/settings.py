@@ -3,6 +3,8 @@
 The SDK validates types against the JSON schema; everything that needs judgement (credentials, hosts,
 dates) is checked here so that a bad config fails with one sentence that says what to fix, before any
 request is made. Messages never echo a secret.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §1.
 """
 
 from __future__ import annotations

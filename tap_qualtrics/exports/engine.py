@@ -7,6 +7,8 @@ one line at a time, so memory does not depend on the export's size.
 
 This module knows nothing of Singer: it is handed a transport that sends requests with the stream's
 authentication, retries and timeouts.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §11-§13, §16.
 """
 
 from __future__ import annotations

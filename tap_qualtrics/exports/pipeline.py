@@ -4,6 +4,8 @@ Qualtrics exports are server-side jobs that mostly make the client wait. While t
 parsed and emitted, up to ``max_in_flight`` later surveys' exports are started, polled and downloaded to
 temporary files by worker threads (the run's rate budget keeps them inside Qualtrics' limits). Knows nothing of
 Singer: it is given a function that fetches one export into a file.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §6, §11.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ by last-modified date and the bookmark can follow them. Pure date arithmetic: no
 Soundness never depends on guessing where the responses are: a window without a start keeps no start in
 its first piece, and the pieces together cover exactly the window they replace. ``earliest`` (the survey's
 creation date) only decides where to cut.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §14, §15.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 One authenticator serves every stream of a run (the SDK's default is one per stream, i.e. one token
 request per stream). The OAuth token is refreshed shortly before it expires, and once more when
 Qualtrics rejects it anyway (clock skew, revocation), before the request is retried.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §2, §3.
 """
 
 from __future__ import annotations

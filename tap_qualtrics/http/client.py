@@ -3,6 +3,8 @@
 Every request the tap makes goes through here, so timeouts, retries (429 with ``Retry-After``, 5xx,
 connection errors), the OAuth refresh-on-401 and the one-sentence error messages apply everywhere,
 including the export engine's polls and downloads.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §4, §5, §7.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Qualtrics puts ``errorCode``/``errorMessage`` in ``meta.error``; the OAuth endpoint uses the standard
 ``error``/``error_description``. Bodies are never copied wholesale: they can echo request data.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §4, §5.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Qualtrics counts requests per brand (3,000/min) and per export endpoint (start 1
 file 100/min) and answers 429 beyond that. With several exports in flight at once the tap could exceed those
 limits itself, so every request first takes a slot here. A sliding log per bucket guarantees that no window
 of ``window`` seconds ever holds more than the bucket's limit (the way the API counts).
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §6.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Shared by the streams (through the SDK's backoff hooks) and the OAuth token request, so ``max_retries``
 and ``retry_delay`` mean the same everywhere.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §6.
 """
 
 from __future__ import annotations

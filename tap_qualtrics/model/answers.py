@@ -11,6 +11,8 @@ tables), because this runs for every response of every export.
 
 Pure: no HTTP, no Singer. The rules (keys, kinds, display order, seen-but-unanswered cells, what the map does
 not cover) are documented in docs/answer-model.md; keep the two in step.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §10, §17.
 """
 
 from __future__ import annotations

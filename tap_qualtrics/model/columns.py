@@ -8,6 +8,8 @@ their evidence, in docs/answer-model.md. A question type the rules do not know y
 falls back on the legacy ``exportColumnMap`` and, at run time, on reading keys by their shape.
 
 Pure: no HTTP, no Singer.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §17.
 """
 
 from __future__ import annotations

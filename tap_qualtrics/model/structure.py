@@ -19,6 +19,8 @@ Vocabulary (docs/answer-model.md):
   (Matrix, side-by-side columns), ``Choices`` otherwise (MC options, slider statements, rank items, form
   fields, timing and meta parts);
 * a unit's *rows* (sub-questions) are the ``Choices`` of a two-dimensional question (matrix statements).
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §9, §10.
 """
 
 from __future__ import annotations

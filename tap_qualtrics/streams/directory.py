@@ -10,6 +10,8 @@ window ``[bookmark, run start - export_safety_lag_seconds)``. Search cannot page
 a window that has more is split in two by time, until every part fits (a first sync of a big
 directory becomes several windows). Each window is sorted before it is emitted and the bookmark
 moves to the window's end, so an interrupted run resumes at the last finished window.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §19, §22.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Both are partitioned by survey: the surveys ``survey_ids`` selects from the live
   opens, starts and completions change without the distribution's ``modified_date`` changing.
 
 ``GET /distributions/{id}/links`` is never called: it updates the contacts' contact-frequency state.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §20, §22.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Both are small full-table lists that need brand-administrator rights (``read:groups``,
 ``read:divisions``); without them the stream fails with one sentence and the run goes on.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §21, §22.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ the run reports the failures when it ends.
 A window too big for one export (Qualtrics fails it, or a first sync of a survey holds more than
 ``max_responses_per_export`` responses) is exported as consecutive shorter windows (tap_qualtrics/exports/windows.py),
 one after another, still sorted; the bookmark moves to the end of each one as it completes.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §11-§17.
 """
 
 from __future__ import annotations

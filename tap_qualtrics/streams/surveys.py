@@ -7,6 +7,8 @@ this stream has not emitted yet, surveys refused last run, and surveys named in 
 list leaves out.
 The definition and the legacy survey are handed to the child streams (``questions``, ``question_choices``,
 ``sub_questions``, ``blocks``, ``export_columns``) so each is fetched once per survey.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §8-§10.
 """
 
 from __future__ import annotations

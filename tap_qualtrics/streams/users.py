@@ -1,4 +1,7 @@
-"""``users``: the brand's users (``GET /users``, paged by ``nextPage``), full table."""
+"""``users``: the brand's users (``GET /users``, paged by ``nextPage``), full table.
+
+The Qualtrics API facts this relies on: docs/qualtrics-api.md §18.
+"""
 
 from __future__ import annotations
 
