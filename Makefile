@@ -4,13 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo meltano test bench sandbox clean
+.PHONY: demo meltano test lint bench sandbox clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tap-qualtrics needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[sandbox,test]'
+	$(PY) -m pip install --quiet -e '.[sandbox,test,lint]'
 	@touch $@
 
 # Meltano lives in its own venv (.meltano-venv/) and the plugins in .meltano/; both are installed once and
@@ -23,6 +23,12 @@ demo: meltano
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (every rule, the ignores commented in pyproject.toml), ruff format, and mypy --strict on the tap
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
