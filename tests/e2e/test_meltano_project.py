@@ -46,12 +46,37 @@ def _meltano_kind(spec: dict[str, Any]) -> str:
     return {"number": "decimal"}.get(json_type, json_type)
 
 
-def test_extractor_declares_every_tap_setting_with_its_kind_and_secrecy(
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys silently; this loader refuses the second."""
+
+
+def _mapping_without_duplicate_keys(loader: _StrictLoader, node: yaml.MappingNode) -> Any:
+    keys = [loader.construct_object(key, deep=True) for key, _ in node.value]
+    repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
+    assert not repeated, f"meltano.yml line {node.start_mark.line + 1} repeats {repeated}"
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicate_keys
+)
+
+
+def test_meltano_yml_has_no_duplicate_keys() -> None:
+    assert yaml.load((REPO / "meltano.yml").read_text(), Loader=_StrictLoader) == PROJECT  # noqa: S506 - a SafeLoader
+
+
+def test_extractor_declares_every_tap_setting_once_with_its_kind_and_secrecy(
     about: dict[str, Any],
 ) -> None:
     advertised = about["settings"]["properties"]
+    names = [setting["name"] for setting in _extractor()["settings"]]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    assert not repeated, f"meltano.yml declares {repeated} more than once"
     declared = {setting["name"]: setting for setting in _extractor()["settings"]}
-    assert set(declared) == set(advertised) - UNDECLARED_BUILTINS
+    assert sorted(declared) == sorted(set(advertised) - UNDECLARED_BUILTINS)
+    for group in _extractor()["settings_group_validation"]:
+        assert set(group) <= set(declared), group
     for name, setting in declared.items():
         spec = advertised[name]
         assert setting["kind"] == _meltano_kind(spec), name
