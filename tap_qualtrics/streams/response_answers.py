@@ -29,6 +29,11 @@ class _ResponseChildStream(QualtricsStream):
     """A stream whose rows ``ResponseChildren`` writes while ``responses`` is exported."""
 
     parent_stream_type = ResponsesStream
+    #: Incremental on the same key as ``responses``: each row carries its response's last-modified date, and a
+    #: run writes the rows of exactly the responses it exports (those modified since the survey's bookmark).
+    #: The catalog says so (INCREMENTAL, key ``last_modified_date``). The bookmark itself is kept by
+    #: ``responses`` alone: these streams are never synced the SDK's way, so they write no state.
+    replication_key = "last_modified_date"
     # No bookmark of its own: the rows follow the responses bookmark.
     state_partitioning_keys: ClassVar[list[str]] = []
     required_scopes: ClassVar[tuple[str, ...]] = ("read:surveys", "read:survey_responses")
