@@ -2,9 +2,12 @@
 
 The list (``GET /surveys``) is cheap; details cost two requests per survey (legacy ``GET /surveys/{id}``
 for response counts, expiration and organization; ``GET /survey-definitions/{id}`` for status, options
-and questions), so they are fetched only for surveys whose ``lastModified`` reached the bookmark, surveys
-this stream has not emitted yet, surveys refused last run, and surveys named in ``survey_ids`` that the
-list leaves out.
+and questions), so they are fetched only for surveys modified since the bookmark, surveys this stream has
+not emitted yet, surveys refused last run, and surveys named in ``survey_ids`` that the list leaves out.
+
+Response counts change without the survey changing. Every other selected survey costs one request per run
+(the legacy survey): when its counts differ from the ones last emitted (kept in the state), the survey is
+emitted again with its current counts, but its questions and structure are not (they did not change).
 The definition and the legacy survey are handed to the child streams (``questions``, ``question_choices``,
 ``sub_questions``, ``blocks``, ``export_columns``) so each is fetched once per survey.
 
@@ -13,7 +16,8 @@ The Qualtrics API facts this relies on: docs/qualtrics-api.md §8-§10.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from singer_sdk import StreamSchema
@@ -23,7 +27,7 @@ from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.http.errors import QualtricsAuthError
 from tap_qualtrics.model.coerce import to_bool, to_int
-from tap_qualtrics.model.timestamps import normalize_or_none
+from tap_qualtrics.model.timestamps import format_timestamp, normalize_or_none, parse_timestamp
 from tap_qualtrics.schema_files import SCHEMAS
 
 DEFINITION_KEY = "definition"
@@ -34,6 +38,11 @@ SELECTION_KEY = "survey_ids"
 KNOWN_KEY = "synced_survey_ids"
 #: surveys Qualtrics refused last run: read again this run
 RETRY_KEY = "retry_survey_ids"
+#: survey ID -> [auditable, generated, deleted] as last emitted
+COUNTS_KEY = "response_counts"
+#: when the last run that read details started: a survey modified in the bookmark's own second, which had
+#: ended before that run began, was read in its final state then
+READ_AT_KEY = "details_read_at"
 
 
 class SurveysStream(QualtricsStream):
@@ -50,6 +59,8 @@ class SurveysStream(QualtricsStream):
         super().__init__(*args, **kwargs)
         self._definitions_for_children: dict[str, Mapping[str, Any]] = {}
         self._legacy_for_children: dict[str, Mapping[str, Any]] = {}
+        #: surveys emitted again for their response counts only: no child rows
+        self._counts_only: set[str] = set()
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -60,36 +71,47 @@ class SurveysStream(QualtricsStream):
         state = self.stream_state
         known = set(state.get(KNOWN_KEY) or ()) if bookmark else set()
         retry = set(state.get(RETRY_KEY) or ())
+        emitted_counts: dict[str, Any] = dict(state.get(COUNTS_KEY) or {})
+        unchanged = _Unchanged(bookmark, state.get(READ_AT_KEY), known - retry)
         synced: set[str] = set()
         refused: set[str] = set()
-        for survey_id, element in self._surveys_to_read(
-            context, selection, bookmark, known, retry, synced
-        ):
-            record = self._survey_record(survey_id, element)
+        counts: dict[str, list[int | None]] = {}
+        for survey_id, element in self._surveys_to_read(context, selection):
+            settled = unchanged.includes(survey_id, element)
+            legacy = self._legacy_survey(survey_id)
+            if legacy is None:
+                refused.add(survey_id)
+                continue
+            counts[survey_id] = response_counts(legacy)
+            if settled and counts[survey_id] == emitted_counts.get(survey_id):
+                synced.add(survey_id)
+                continue
+            record = self._survey_record(survey_id, element, legacy)
             if record is None:
                 refused.add(survey_id)
                 continue
+            if settled:  # only its counts changed
+                self._counts_only.add(survey_id)
             synced.add(survey_id)
             yield record
         # Every listed survey was seen: the bookmark (promoted by the SDK next) belongs to this selection.
         state[SELECTION_KEY] = self._selection_signature()
         state[KNOWN_KEY] = sorted(synced)
+        state[COUNTS_KEY] = {
+            survey_id: counts.get(survey_id, emitted_counts.get(survey_id))
+            for survey_id in sorted(synced | refused)
+            if survey_id in counts or survey_id in emitted_counts
+        }
+        state[READ_AT_KEY] = self.run.started_at_text
         if refused:
             state[RETRY_KEY] = sorted(refused)
         else:
             state.pop(RETRY_KEY, None)
 
     def _surveys_to_read(
-        self,
-        context: Context | None,
-        selection: Any,
-        bookmark: str | None,
-        known: set[str],
-        retry: set[str],
-        synced: set[str],
+        self, context: Context | None, selection: Any
     ) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """(survey ID, list element) of each survey whose details are read this run; listed surveys that are
-        known and unchanged are added to ``synced`` instead. Named surveys the list leaves out (shared
+        """(survey ID, list element) of each selected survey; named surveys the list leaves out (shared
         through a group) come last, with only their ID."""
         listed: set[str] = set()
         for element in self.request_records(context):
@@ -97,22 +119,36 @@ class SurveysStream(QualtricsStream):
             if not survey_id or not selection.includes(survey_id):
                 continue
             listed.add(survey_id)
-            last_modified = normalize_or_none(element.get("lastModified"))
-            unchanged = bookmark and last_modified and last_modified < bookmark
-            if unchanged and survey_id in known and survey_id not in retry:
-                synced.add(survey_id)
-                continue
             yield survey_id, element
         for survey_id in selection.explicit_ids:
             if survey_id not in listed:
                 yield survey_id, {"id": survey_id}
 
-    def _survey_record(self, survey_id: str, element: Mapping[str, Any]) -> Record | None:
+    def _legacy_survey(self, survey_id: str) -> Mapping[str, Any] | None:
+        return self._guarded(survey_id, lambda: self.request_result("GET", f"/surveys/{survey_id}"))
+
+    def _survey_record(
+        self, survey_id: str, element: Mapping[str, Any], legacy: Mapping[str, Any]
+    ) -> Record | None:
         """The survey's record from its details and definition; ``None`` (reported) when Qualtrics refuses
-        either: one survey must not stop the others, nor the streams after this one."""
+        the definition."""
+        definition = self._guarded(
+            survey_id, lambda: self.request_result("GET", f"/survey-definitions/{survey_id}")
+        )
+        if definition is None:
+            return None
+        if self.child_streams:
+            self._definitions_for_children[survey_id] = definition
+            self._legacy_for_children[survey_id] = legacy
+        return survey_record(element, legacy, definition)
+
+    def _guarded(
+        self, survey_id: str, read: Callable[[], Mapping[str, Any]]
+    ) -> Mapping[str, Any] | None:
+        """``read()``, or ``None`` (reported) when Qualtrics refuses it: one survey must not stop the
+        others, nor the streams after this one."""
         try:
-            legacy = self.request_result("GET", f"/surveys/{survey_id}")
-            definition = self.request_result("GET", f"/survey-definitions/{survey_id}")
+            return read()
         except QualtricsAuthError:
             raise  # the credentials are refused: no other survey can succeed either
         except Exception as error:  # noqa: BLE001 - isolate the survey, retry it next run
@@ -122,10 +158,6 @@ class SurveysStream(QualtricsStream):
             )
             self.run.failures.record_stream(self.name, f"{survey_id}: {reason}")
             return None
-        if self.child_streams:
-            self._definitions_for_children[survey_id] = definition
-            self._legacy_for_children[survey_id] = legacy
-        return survey_record(element, legacy, definition)
 
     def _stored_bookmark(self) -> str | None:
         """The previous run's bookmark, if it was made for the same ``survey_ids``.
@@ -146,6 +178,16 @@ class SurveysStream(QualtricsStream):
         return sorted(patterns) if patterns is not None else ["*"]
 
     @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        """None for a survey emitted again only for its response counts: its structure did not change."""
+        if record["survey_id"] in self._counts_only:
+            self._counts_only.discard(record["survey_id"])
+            return ()
+        return super().generate_child_contexts(record, context)
+
+    @override
     def get_child_context(self, record: Record, context: Context | None) -> Context:
         """The survey ID, plus the already fetched definition and legacy survey (children strip them before
         syncing)."""
@@ -155,6 +197,39 @@ class SurveysStream(QualtricsStream):
             DEFINITION_KEY: self._definitions_for_children.pop(survey_id, None),
             LEGACY_KEY: self._legacy_for_children.pop(survey_id, None),
         }
+
+
+class _Unchanged:
+    """Which listed surveys need no details this run: emitted before (and not refused last run), and not
+    modified since the bookmark."""
+
+    def __init__(self, bookmark: str | None, read_at: Any, known: set[str]) -> None:
+        self._bookmark = bookmark
+        self._known = known
+        # a survey modified in the bookmark's second was read in its final state if that second had ended
+        # when the last run started
+        settled = normalize_or_none(read_at) if read_at else None
+        self._edge_settled = bool(bookmark and settled and _plus_one_second(bookmark) <= settled)
+
+    def includes(self, survey_id: str, element: Mapping[str, Any]) -> bool:
+        if self._bookmark is None or survey_id not in self._known:
+            return False
+        last_modified = normalize_or_none(element.get("lastModified"))
+        if last_modified is None:
+            return False
+        return last_modified < self._bookmark or (
+            last_modified == self._bookmark and self._edge_settled
+        )
+
+
+def _plus_one_second(timestamp: str) -> str:
+    return format_timestamp(parse_timestamp(timestamp) + datetime.timedelta(seconds=1))
+
+
+def response_counts(legacy: Mapping[str, Any]) -> list[int | None]:
+    """[auditable, generated, deleted] from the legacy survey's ``responseCounts``."""
+    counts = legacy.get("responseCounts") or {}
+    return [to_int(counts.get(key)) for key in ("auditable", "generated", "deleted")]
 
 
 def survey_record(

@@ -43,15 +43,25 @@ def test_second_run_emits_changes_only(run_tap: Callable[..., TapRun]) -> None:
         assert record["last_modified_date"] >= first_bookmarks[survey_id]
     assert set(emitted) <= finished
 
-    # The quiet survey's metadata did not change, yet its new responses came through.
-    assert quiet_survey not in {r["survey_id"] for r in second.records("surveys")}
+    # The quiet survey's metadata did not change, yet its new responses came through, and its row in
+    # surveys was emitted again for its response counts alone (no questions: its structure did not change).
     assert {rid for (sid, rid) in emitted if sid == quiet_survey} >= set(quiet_changes["added"])
+    second_surveys = {r["survey_id"]: r for r in second.records("surveys")}
+    for survey_id in (quiet_survey, changed_survey):
+        assert second_surveys[survey_id]["response_count_auditable"] == len(
+            truth["surveys"][survey_id]["responses"]
+        )
+    assert second_surveys[changed_survey]["response_count_deleted"] == 1
 
-    # Surveys: only the edited one (and any sharing the old bookmark) is emitted again, with its questions.
-    second_surveys = {r["survey_id"] for r in second.records("surveys")}
-    assert edited_survey in second_surveys
-    assert all(r["last_modified"] >= surveys_bookmark for r in second.records("surveys"))
-    assert {r["survey_id"] for r in second.records("questions")} == second_surveys
+    # Surveys: the edited one with its questions, the two whose counts changed without them; nothing else
+    # (the survey at the old bookmark, unchanged, is not read again).
+    assert set(second_surveys) == {edited_survey, quiet_survey, changed_survey}
+    assert all(
+        r["last_modified"] >= surveys_bookmark
+        for r in second.records("surveys")
+        if r["survey_id"] == edited_survey
+    )
+    assert {r["survey_id"] for r in second.records("questions")} == {edited_survey}
 
     # Every window moved on to the second run's edge.
     second_bookmarks = second.response_bookmarks()
