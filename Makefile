@@ -4,13 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo meltano test lint bench sandbox clean
+.PHONY: demo psql meltano test lint bench sandbox clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tap-qualtrics needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[sandbox,test,lint]'
+	$(PY) -m pip install --quiet -e '.[sandbox,demo,test,lint]'
 	@touch $@
 
 # Meltano lives in its own venv (.meltano-venv/) and the plugins in .meltano/; both are installed once and
@@ -18,8 +18,15 @@ $(VENV)/.installed: pyproject.toml
 meltano: $(VENV)/.installed
 	$(PY) scripts/meltano_setup.py
 
+# The pipeline into an embedded PostgreSQL whose data directory is demo-output/postgres/ (scripts/demo.py)
 demo: meltano
 	$(PY) scripts/demo.py
+
+# psql on the demo's database: starts PostgreSQL on demo-output/postgres/ (or uses the demo's, while it runs)
+# and stops it when psql exits. Arguments for psql: make psql PSQL_ARGS='-c "TABLE qualtrics.surveys"'
+PSQL_ARGS ?=
+psql: $(VENV)/.installed
+	$(PY) scripts/local_postgres.py psql demo-output/postgres $(PSQL_ARGS)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -31,6 +31,8 @@ LOCK = ROOT / ".meltano-venv.lock"
 #: Options of every Meltano command run from here: plain log lines, and the project's .env (a user's real
 #: credentials) ignored: the caller passes every setting it wants in the environment.
 _ISOLATED = ["--log-format=uncolored", "--env-file", os.devnull]
+#: Seconds an interrupted Meltano run gets to stop its plugins before it is killed.
+STOP_TIMEOUT = 20
 
 
 class SetupError(RuntimeError):
@@ -163,12 +165,23 @@ def stream_meltano(
             stderr=subprocess.PIPE,
             text=True,
         )
-        if process.stderr is None:  # Popen(stderr=PIPE) always opens it
-            raise RuntimeError("Meltano's stderr pipe is missing")
-        for line in process.stderr:
-            log.write(line)
-            on_log_line(line.rstrip("\n"))
-        return process.wait()
+        try:
+            if process.stderr is None:  # Popen(stderr=PIPE) always opens it
+                raise RuntimeError("Meltano's stderr pipe is missing")
+            for line in process.stderr:
+                log.write(line)
+                on_log_line(line.rstrip("\n"))
+            return process.wait()
+        finally:
+            # Interrupted (Ctrl-C reaches Meltano too, SIGTERM only us): let Meltano stop its plugins before
+            # the caller tears down what they use (the sandbox, the database).
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def _installed_meltano() -> str | None:

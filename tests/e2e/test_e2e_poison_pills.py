@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support.e2e import PG_URL, MeltanoProject
+from support.e2e import MeltanoProject, local_postgres
 
 from qualtrics_sandbox.server import running_sandbox
 
@@ -26,6 +26,7 @@ DAMAGED = {
 def test_a_poison_value_is_loaded_with_everything_else(
     mode: str,
     meltano_installed: None,
+    postgres_server: local_postgres.Postgres,
     postgres: psycopg.Connection,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -37,7 +38,7 @@ def test_a_poison_value_is_loaded_with_everything_else(
             project = MeltanoProject.for_sandbox(
                 sandbox,
                 workdir,
-                TARGET_POSTGRES_SQLALCHEMY_URL=PG_URL,
+                TARGET_POSTGRES_SQLALCHEMY_URL=postgres_server.url(),
                 TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
             )
             project.run("tap-qualtrics", "target-postgres")  # asserts exit 0

@@ -1,5 +1,7 @@
 """`meltano run tap-qualtrics target-postgres` into a real PostgreSQL, exactly as users run it.
 
+The server is the machine's on 127.0.0.1:5432 when one answers, else an embedded one (tests/e2e/conftest.py).
+
 One sandbox, one fresh schema, three runs: a full first run; a second run after the sandbox changed
 (responses added, edited and deleted, a survey renamed); a third run with nothing changed. Each test below
 checks one promise against the snapshots those runs left behind.
@@ -16,9 +18,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 from support.e2e import (
-    PG_URL,
     MeltanoProject,
     expected_postgres_type,
+    local_postgres,
     plain,
     records_by_stream,
     truth_timestamp,
@@ -100,6 +102,7 @@ class Pipeline:
 @pytest.fixture(scope="module")
 def pipeline(
     meltano_installed: None,
+    postgres_server: local_postgres.Postgres,
     postgres: psycopg.Connection,
     fresh_schema: str,
     tmp_path_factory: pytest.TempPathFactory,
@@ -109,7 +112,7 @@ def pipeline(
         project = MeltanoProject.for_sandbox(
             sandbox,
             workdir,
-            TARGET_POSTGRES_SQLALCHEMY_URL=PG_URL,
+            TARGET_POSTGRES_SQLALCHEMY_URL=postgres_server.url(),
             TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=fresh_schema,
         )
         streams = project.selected_streams()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support.e2e import PG_URL, MeltanoProject, meltano_setup
+from support.e2e import MeltanoProject, local_postgres, meltano_setup
 
 from qualtrics_sandbox.server import running_sandbox
 
@@ -36,6 +36,7 @@ def _tap_pids() -> list[int]:
 
 def test_meltano_run_fails_when_the_tap_is_stopped(
     meltano_installed: None,
+    postgres_server: local_postgres.Postgres,
     postgres: psycopg.Connection,
     fresh_schema: str,
     tmp_path_factory: pytest.TempPathFactory,
@@ -45,7 +46,7 @@ def test_meltano_run_fails_when_the_tap_is_stopped(
         project = MeltanoProject.for_sandbox(
             sandbox,
             workdir,
-            TARGET_POSTGRES_SQLALCHEMY_URL=PG_URL,
+            TARGET_POSTGRES_SQLALCHEMY_URL=postgres_server.url(),
             TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=fresh_schema,
             TAP_QUALTRICS_EXPORT_TIMEOUT_SECONDS="3600",
         )

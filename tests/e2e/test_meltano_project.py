@@ -138,7 +138,8 @@ def test_target_postgres_config_is_safe_for_survey_data() -> None:
     )
 
 
-def test_the_demo_reads_duckdb_files_with_a_duckdb_at_least_as_new_as_the_writer() -> None:
+def test_duckdb_files_are_read_with_a_duckdb_at_least_as_new_as_the_writer() -> None:
+    """The README reads target-duckdb's file with .venv's duckdb (the test extra)."""
     (target,) = [
         loader for loader in PROJECT["plugins"]["loaders"] if loader["name"] == "target-duckdb"
     ]
@@ -150,7 +151,7 @@ def test_the_demo_reads_duckdb_files_with_a_duckdb_at_least_as_new_as_the_writer
         return tuple(int(part) for part in text.split(".")[:3])
 
     assert version(duckdb.__version__) >= version(writer), (
-        f"the demo reads the DuckDB file with duckdb {duckdb.__version__}, older than the target's {writer}"
+        f".venv reads the DuckDB file with duckdb {duckdb.__version__}, older than the target's {writer}"
     )
 
 

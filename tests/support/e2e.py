@@ -1,6 +1,7 @@
 """Helpers for the end-to-end tests: the real Meltano running the tap against a sandbox in this process.
 
-``meltano_setup`` is scripts/meltano_setup.py (``scripts`` is on the tests' ``pythonpath``).
+``meltano_setup`` is scripts/meltano_setup.py and ``local_postgres`` scripts/local_postgres.py (``scripts`` is
+on the tests' ``pythonpath``).
 """
 
 from __future__ import annotations
@@ -12,17 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import local_postgres
 import meltano_setup
 
 from support.paths import REPO
 
 __all__ = [
     "FAST_TAP_ENV",
-    "PG_URL",
     "REPO",
     "SDC_PREFIX",
     "MeltanoProject",
     "expected_postgres_type",
+    "local_postgres",
     "meltano_setup",
     "plain",
     "records_by_stream",
@@ -37,7 +39,6 @@ FAST_TAP_ENV = {
     "TAP_QUALTRICS_RETRY_DELAY": "0",
     "TAP_QUALTRICS_REQUEST_TIMEOUT": "30",
 }
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SDC_PREFIX = "_sdc_"
 
 
