@@ -20,6 +20,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 
 from tap_qualtrics.http.auth import ClientCredentialsAuthenticator, build_authenticator
 from tap_qualtrics.http.rate_budget import RateBudget
+from tap_qualtrics.http.reachability import Reachability
 from tap_qualtrics.model.timestamps import format_timestamp, window_end
 from tap_qualtrics.output import TapMessageWriter
 from tap_qualtrics.redaction import Redactor
@@ -122,6 +123,8 @@ class SyncRun:
         self.stopping = threading.Event()
         #: the tap's message writer (set by the tap), which streams may write records to directly
         self.writer: TapMessageWriter | None = None
+        #: whether Qualtrics has answered yet: a host that never does stops the run once, not per stream
+        self.reachability = Reachability()
 
     @cached_property
     def settings(self) -> Settings:

@@ -6,6 +6,8 @@ import datetime
 import os
 import signal
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from typing import IO, Any
 
@@ -13,13 +15,19 @@ import click
 import requests
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.output import TapMessageWriter, flush_all
 from tap_qualtrics.redaction import Redactor
 from tap_qualtrics.run import SyncRun, collect_failures
-from tap_qualtrics.settings import CONFIG_JSONSCHEMA, explain_schema_error, refuse_unknown_settings
+from tap_qualtrics.settings import (
+    API_PATH,
+    CONFIG_JSONSCHEMA,
+    explain_schema_error,
+    refuse_unknown_settings,
+)
 from tap_qualtrics.streams import (
     BlocksStream,
     ContactsStream,
@@ -60,8 +68,9 @@ class TapQualtrics(Tap):
         if isinstance(self.message_writer, TapMessageWriter):
             self.run.writer = self.message_writer
         if kwargs.get("validate_config", True):
+            # the SDK has checked the JSON-schema types; a config that cannot work fails here, before any request
             refuse_unknown_settings(self.config, self.config_jsonschema["properties"])
-            _ = self.run.settings  # a config that cannot work fails here, before any request
+            _ = self.run.settings
 
     @cached_property
     def run(self) -> SyncRun:
@@ -108,14 +117,63 @@ class TapQualtrics(Tap):
 
     @classmethod
     @override
-    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        """``--test`` validates the config too: report it as one sentence, like a sync does."""
-        try:
-            super().cb_test(ctx, param, value)
-        except ConfigValidationError as error:
-            for sentence in error.errors or [str(error)]:
-                cls.logger.error(explain_schema_error(str(sentence)))
-            ctx.exit(1)
+    def cb_discover(
+        cls,
+        ctx: click.Context,
+        param: click.Option,  # noqa: ARG003 - click's callback signature
+        value: bool,
+    ) -> None:
+        """``--discover`` checks a config as a sync does, so a misspelt setting or missing credentials are
+        refused now, not at the first sync.
+
+        Without any config (no ``--config``, or an empty ``{}``) the catalog is printed unchecked: the
+        streams and schemas are static and need no credentials, and the SDK's ``--about``-style tools and
+        ``meltano select --list`` on a project without settings yet rely on that.
+        """
+        if not value:
+            return
+        config, parse_env = _config_input(ctx)
+        with cls._one_sentence_on_failure(config):
+            tap = cls(
+                config=config,
+                parse_env_config=parse_env,
+                validate_config=bool(config) or parse_env,  # the checks of a sync (see __init__)
+                setup_mapper=False,
+            )
+            tap.run_discovery()
+        ctx.exit()
+
+    @classmethod
+    @override
+    def cb_test(
+        cls,
+        ctx: click.Context,
+        param: click.Option,  # noqa: ARG003 - click's callback signature
+        value: str,
+    ) -> None:
+        """``--test``: check the config, then read up to one record of every stream (the SDK's dry run).
+
+        Ends with one INFO line when the check passed, or one ERROR sentence and exit code 1 when it did
+        not (a config that cannot work, refused credentials, an unreachable host, a failed stream).
+        """
+        if value == CliTestOptionValue.Disabled.value:
+            return
+        config, parse_env = _config_input(ctx)
+        with cls._one_sentence_on_failure(config):
+            tap = cls(config=config, parse_env_config=parse_env, validate_config=True)
+            if value == CliTestOptionValue.Schema.value:
+                tap.write_schemas()
+            else:
+                tap.run_connection_test()
+            flush_all()
+        if value != CliTestOptionValue.Schema.value:
+            origin = tap.run.settings.api_root.removesuffix(API_PATH)
+            cls.logger.info(
+                "Connection test passed: Qualtrics at %s accepted the credentials and every stream "
+                "read its first records.",
+                origin,
+            )
+        ctx.exit()
 
     @classmethod
     @override
@@ -130,17 +188,24 @@ class TapQualtrics(Tap):
     ) -> None:
         """Run a sync; end with one clear sentence and a non-zero exit code when anything failed."""
         values = dict(config.config) if config is not None else {}
-        redact = Redactor(values.get(key) for key in ("api_token", "client_id", "client_secret"))
+        with cls._one_sentence_on_failure(values):
+            super().invoke(
+                about=about,
+                about_format=about_format,
+                config=config,
+                state=state,
+                catalog=catalog,
+            )
+            flush_all()  # the last records, when no STATE followed them
+
+    @classmethod
+    @contextmanager
+    def _one_sentence_on_failure(cls, config: Mapping[str, Any]) -> Iterator[None]:
+        """Run the block; if it fails, or any stream or survey failed in it, log one sentence and exit 1."""
+        redact = Redactor(config.get(key) for key in ("api_token", "client_id", "client_secret"))
         with collect_failures() as failures:
             try:
-                super().invoke(
-                    about=about,
-                    about_format=about_format,
-                    config=config,
-                    state=state,
-                    catalog=catalog,
-                )
-                flush_all()  # the last records, when no STATE followed them
+                yield
             except ConfigValidationError as error:
                 for sentence in error.errors or [str(error)]:
                     cls.logger.error(redact(explain_schema_error(str(sentence))))
@@ -156,6 +221,12 @@ class TapQualtrics(Tap):
         if failures:
             cls.logger.error(failures.summary())
             sys.exit(1)
+
+
+def _config_input(ctx: click.Context) -> tuple[dict[str, Any], bool]:
+    """The merged ``--config`` files and whether ``--config ENV`` was given (the SDK's parsed option)."""
+    given = ctx.params.get("config")
+    return dict(getattr(given, "config", None) or {}), bool(getattr(given, "parse_env", False))
 
 
 def _exit_stopped(signum: int) -> None:

@@ -21,8 +21,13 @@ from singer_sdk.authenticators import APIKeyAuthenticator, OAuthAuthenticator
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.errors import QualtricsAuthError, describe_redirect, describe_token_failure
+from tap_qualtrics.http.reachability import (
+    HostUnreachableError,
+    unreachable_sentence,
+    why_unreachable,
+)
 from tap_qualtrics.http.retry import RetryPolicy
-from tap_qualtrics.settings import Settings
+from tap_qualtrics.settings import TOKEN_PATH, Settings
 
 API_TOKEN_HEADER = "X-API-TOKEN"  # noqa: S105 - a header name, not a secret
 REFRESH_MARGIN_SECONDS = 60.0
@@ -154,8 +159,10 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
                 )
             except (requests.ConnectionError, requests.Timeout) as error:
                 if attempt == self._retry_policy.max_attempts:
-                    msg = f"Could not reach the Qualtrics OAuth endpoint ({type(error).__name__})."
-                    raise QualtricsAuthError(msg) from None
+                    origin = self.auth_endpoint.removesuffix(TOKEN_PATH)
+                    sentence = unreachable_sentence(origin, error, attempt)
+                    raise HostUnreachableError(sentence) from None
+                why = why_unreachable(error)
             else:
                 if response.is_redirect:
                     raise QualtricsAuthError(
@@ -169,7 +176,17 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
                     raise QualtricsAuthError(
                         describe_token_failure(response), status=response.status_code
                     )
-            time.sleep(self._retry_policy.wait_seconds(attempt, response))
+                why = f"HTTP {response.status_code}"
+            wait = self._retry_policy.wait_seconds(attempt, response)
+            logger.warning(
+                "Retrying POST %s in %.1f s (attempt %d of %d): %s",
+                TOKEN_PATH,
+                wait,
+                attempt + 1,
+                self._retry_policy.max_attempts,
+                why,
+            )
+            time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -10,7 +10,9 @@ The Qualtrics API facts this relies on: docs/qualtrics-api.md §4, §5, §7.
 from __future__ import annotations
 
 import itertools
+import logging
 import random
+import sys
 from collections.abc import Callable, Generator, Iterator, Mapping
 from functools import cached_property
 from http import HTTPStatus
@@ -21,7 +23,12 @@ import backoff
 import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import RESTStream
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    MaxRecordsLimitException,
+    RetriableAPIError,
+)
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from tap_qualtrics._compat import override
@@ -37,9 +44,11 @@ from tap_qualtrics.http.errors import (
     qualtrics_error_detail,
 )
 from tap_qualtrics.http.rate_budget import RateBudget, buckets_for
+from tap_qualtrics.http.reachability import Reachability
 from tap_qualtrics.http.retry import RetryPolicy
 from tap_qualtrics.model.timestamps import normalize_or_none, normalize_timestamp
 from tap_qualtrics.output import TapMessageWriter, sdk_path_is_identity
+from tap_qualtrics.settings import API_PATH
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -55,11 +64,15 @@ CONNECTION_POOL_SIZE = 64
 
 
 class BudgetedAdapter(HTTPAdapter):
-    """Takes a slot of the run's rate budget before every request it sends (retries included)."""
+    """Takes a slot of the run's rate budget before every request it sends (retries included), and notes
+    that the host answered when a response arrives."""
 
-    def __init__(self, budget: Callable[[], RateBudget], **kwargs: Any) -> None:
+    def __init__(
+        self, budget: Callable[[], RateBudget], reachability: Reachability, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._budget = budget
+        self._reachability = reachability
 
     @override
     def send(
@@ -68,7 +81,39 @@ class BudgetedAdapter(HTTPAdapter):
         self._budget().acquire(
             buckets_for(request.method or "GET", urlsplit(request.url or "").path)
         )
-        return super().send(request, *args, **kwargs)
+        response = super().send(request, *args, **kwargs)
+        self._reachability.note_answer()
+        return response
+
+
+#: what the SDK's ``Stream.sync`` logs (at ERROR) for any exception leaving a stream's sync
+SDK_SYNC_ERROR_MESSAGE = "An unhandled error occurred while syncing '%s'"
+
+
+class ExpectedEndingsFilter(logging.Filter):
+    """Drops the SDK's ``An unhandled error occurred while syncing`` line when nothing unhandled happened:
+
+    * the dry run of ``--test`` (and the SDK's test suite) stops every stream at its record limit by raising
+      ``MaxRecordsLimitException`` (wrapped in ``AbortedSync...Exception``) out of the record loop, which
+      ``Stream.sync`` logs as an error before the dry run swallows it: 16 ERROR lines for a test that passed;
+    * an error of the tap's own (:class:`QualtricsAPIError`: refused credentials, an unreachable host) stops
+      the run with its one sentence, logged by the tap when the run ends.
+
+    Any other exception keeps the SDK's line. Reads the exception being handled (the SDK logs inside its
+    ``except`` block).
+    """
+
+    @override
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != SDK_SYNC_ERROR_MESSAGE:
+            return True
+        error = sys.exc_info()[1]
+        if isinstance(error, (AbortedSyncFailedException, AbortedSyncPausedException)):
+            return not isinstance(error.__cause__, MaxRecordsLimitException)
+        return not isinstance(error, QualtricsAPIError)
+
+
+EXPECTED_ENDINGS = ExpectedEndingsFilter()
 
 
 class NextPageLinkPaginator(BaseHATEOASPaginator):
@@ -95,7 +140,10 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         self.run = run
         self._warned_foreign_next_page = False
         super().__init__(tap)
-        adapter = BudgetedAdapter(lambda: run.rate_budget, pool_maxsize=CONNECTION_POOL_SIZE)
+        self.logger.addFilter(EXPECTED_ENDINGS)  # once per logger: the same filter object
+        adapter = BudgetedAdapter(
+            lambda: run.rate_budget, run.reachability, pool_maxsize=CONNECTION_POOL_SIZE
+        )
         self.requests_session.mount("http://", adapter)
         self.requests_session.mount("https://", adapter)
 
@@ -203,11 +251,16 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         """``Retry-After`` when given, else ``retry_delay`` doubling per retry (a fresh count per request)."""
         retry_numbers = itertools.count(1)
         policy = self.retry_policy
-        return self.backoff_runtime(
-            value=lambda error: policy.wait_seconds(
-                next(retry_numbers), getattr(error, "response", None)
-            )
-        )
+        reachability = self.run.reachability
+
+        def wait(error: Exception) -> float:
+            seconds = policy.wait_seconds(next(retry_numbers), getattr(error, "response", None))
+            if isinstance(error, requests.exceptions.ConnectionError) and not reachability.answered:
+                # the host never answered this run: likely a wrong base_url, not worth doubling waits
+                return min(seconds, float(policy.retry_delay))
+            return seconds
+
+        return self.backoff_runtime(value=wait)
 
     @override
     def backoff_jitter(self, value: float) -> float:
@@ -235,7 +288,9 @@ class QualtricsStream(RESTStream[ParseResult | None]):
     @override
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """The SDK's retries (one WARNING line per retry, from :meth:`backoff_handler`: the retry library's own
-        log lines are off), plus one retry with a fresh OAuth token when Qualtrics rejects the old one."""
+        log lines are off), plus one retry with a fresh OAuth token when Qualtrics rejects the old one. A host
+        that has not answered any request of the run is given up on after one request's retries
+        (:mod:`tap_qualtrics.http.reachability`)."""
         retrying = backoff.on_exception(
             self.backoff_wait_generator,
             (
@@ -252,11 +307,20 @@ class QualtricsStream(RESTStream[ParseResult | None]):
             logger=None,
         )(func)
 
+        reachability = self.run.reachability
+
         def send_with_token_refresh(*args: Any, **kwargs: Any) -> Any:
+            reachability.check()  # an earlier request found the host unreachable: no more attempts
             try:
-                return retrying(*args, **kwargs)
-            except AccessTokenRejectedError:
-                return retrying(*args, **kwargs)
+                try:
+                    return retrying(*args, **kwargs)
+                except AccessTokenRejectedError:
+                    return retrying(*args, **kwargs)
+            except requests.exceptions.ConnectionError as error:
+                if reachability.answered:
+                    raise  # a transient failure of a host that works: the stream or survey fails alone
+                origin = self.url_base.removesuffix(API_PATH)
+                raise reachability.give_up(origin, error, self.backoff_max_tries()) from None
 
         return send_with_token_refresh
 
