@@ -10,9 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from support.taprun import TapRun, run_tap_process
 
 from tap_qualtrics.settings import API_PATH
+from tap_qualtrics.tap import TapQualtrics
 
 MAX_RETRIES = 2
 ATTEMPTS = MAX_RETRIES + 1
@@ -100,3 +102,20 @@ def test_the_host_is_tried_max_retries_plus_one_times_in_all(
     ]
     assert len([line for line in run.stderr.splitlines() if "Retrying " in line]) == MAX_RETRIES
     assert "secret-0123" not in run.stderr and "token-0123456789" not in run.stderr
+
+
+def test_waits_do_not_double_until_the_host_has_answered() -> None:
+    """Before any answer a failed connection is likely a wrong base_url: retried every retry_delay seconds.
+    After one, the usual doubling backoff applies (Retry-After aside)."""
+    config = {"api_token": "token-0123456789", "base_url": "http://127.0.0.1:9", "retry_delay": 3}
+    stream = TapQualtrics(config=config).streams["users"]
+    refused = requests.exceptions.ConnectionError("refused")
+
+    def first_waits() -> list[float]:
+        waits = stream.backoff_wait_generator()
+        next(waits)
+        return [waits.send(refused) for _ in range(3)]
+
+    assert first_waits() == [3, 3, 3]
+    stream.run.reachability.note_answer()
+    assert first_waits() == [3, 6, 12]
