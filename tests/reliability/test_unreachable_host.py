@@ -49,8 +49,10 @@ def closing_listener() -> Iterator[tuple[int, list[int]]]:
     try:
         yield listener.getsockname()[1], accepted
     finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         listener.close()
         thread.join(timeout=5)
+        assert not thread.is_alive()
 
 
 def _run(tmp_path: Path, config: dict[str, object], args: tuple[str, ...] = ()) -> TapRun:
