@@ -19,8 +19,15 @@ PROGRESS = "GET /surveys/{surveyId}/export-responses/{exportProgressId}"
 GRACE_SECONDS = 60
 
 
-def _tap_pids() -> list[int]:
-    """Processes running the tap's executable under Meltano (found through /proc)."""
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _tap_pids(meltano_pid: int) -> list[int]:
+    """This run's processes of the tap's executable (found through /proc): never another session's tap."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -30,7 +37,11 @@ def _tap_pids() -> list[int]:
         except OSError:
             continue
         if any(part.endswith(b"/bin/tap-qualtrics") for part in command):
-            pids.append(int(entry.name))
+            ancestor = _parent(int(entry.name))
+            while ancestor not in {None, 0, 1, meltano_pid}:
+                ancestor = _parent(ancestor)
+            if ancestor == meltano_pid:
+                pids.append(int(entry.name))
     return pids
 
 
@@ -50,7 +61,9 @@ def test_meltano_run_fails_when_the_tap_is_stopped(
             TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=fresh_schema,
             TAP_QUALTRICS_EXPORT_TIMEOUT_SECONDS="3600",
         )
-        with (workdir / "meltano.log").open("w") as log:
+        # The project lock, as meltano_setup.run_meltano takes it: another session's Meltano run in this
+        # project would share (and clean up) .meltano/run/, the tap's catalog included.
+        with meltano_setup.project_lock(), (workdir / "meltano.log").open("w") as log:
             run = subprocess.Popen(
                 [
                     str(meltano_setup.MELTANO),
@@ -64,19 +77,19 @@ def test_meltano_run_fails_when_the_tap_is_stopped(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        try:
-            deadline = time.monotonic() + GRACE_SECONDS
-            while sandbox.stats()["requests"].get(PROGRESS, 0) < 3 or not _tap_pids():
-                assert run.poll() is None, (workdir / "meltano.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "the tap never got to its exports"
-                time.sleep(0.05)
-            for pid in _tap_pids():
-                os.kill(pid, signal.SIGTERM)
-            returncode = run.wait(timeout=GRACE_SECONDS)
-        finally:
-            if run.poll() is None:
-                run.kill()
-                run.wait()
+            try:
+                deadline = time.monotonic() + GRACE_SECONDS
+                while sandbox.stats()["requests"].get(PROGRESS, 0) < 3 or not _tap_pids(run.pid):
+                    assert run.poll() is None, (workdir / "meltano.log").read_text()[-3000:]
+                    assert time.monotonic() < deadline, "the tap never got to its exports"
+                    time.sleep(0.05)
+                for pid in _tap_pids(run.pid):
+                    os.kill(pid, signal.SIGTERM)
+                returncode = run.wait(timeout=GRACE_SECONDS)
+            finally:
+                if run.poll() is None:
+                    run.kill()
+                    run.wait()
     output = (workdir / "meltano.log").read_text()
     assert returncode != 0, output[-3000:]
     assert "Stopped by SIGTERM before the sync finished" in output
