@@ -173,28 +173,34 @@ def _run(env: dict[str, str], postgres: local_postgres.Postgres) -> bool:
 
 
 def _heartbeat(postgres: local_postgres.Postgres, started: float, done: threading.Event) -> None:
-    """While nothing else is printed, a line every few seconds: the rows loaded so far, and where."""
+    """While nothing else is printed, a line every few seconds: the rows this run loaded so far, and where."""
     with postgres.connect(autocommit=True) as db:
+        baseline = None
         while not done.wait(0.25):
+            inserted, tables = _inserted(db)
+            baseline = inserted if baseline is None else baseline
             if time.monotonic() - _last_output < HEARTBEAT_SECONDS:
                 continue
-            try:
-                # Row counts PostgreSQL's statistics know of: every table of the schema, plus the temporary
-                # tables target-postgres loads each batch into before merging it.
-                rows = db.execute(
-                    "SELECT coalesce(sum(n_tup_ins), 0)::bigint, count(*) FILTER (WHERE schemaname = %s) "
-                    "FROM pg_stat_user_tables WHERE schemaname = %s OR schemaname LIKE 'pg_temp%%'",
-                    [SCHEMA, SCHEMA],
-                ).fetchone()
-            except Exception:  # noqa: BLE001 - progress is best effort; the run reports real errors
-                rows = None
-            inserted, tables = rows or (0, 0)
             _print_line(
                 time.strftime("%H:%M:%S"),
                 "target-postgres",
-                f"loading ... {inserted:,} rows inserted so far into {tables} tables "
-                f"({time.monotonic() - started:.0f} s)",
+                f"loading ... {inserted - baseline:,} rows inserted so far, {tables} tables in "
+                f"{SCHEMA} ({time.monotonic() - started:.0f} s)",
             )
+
+
+def _inserted(db: Any) -> tuple[int, int]:
+    """Rows ever inserted, as PostgreSQL's statistics know them, into the schema's tables and the temporary
+    tables target-postgres loads each batch into before merging it; and how many tables the schema has."""
+    try:
+        row = db.execute(
+            "SELECT coalesce(sum(n_tup_ins), 0)::bigint, count(*) FILTER (WHERE schemaname = %s) "
+            "FROM pg_stat_user_tables WHERE schemaname = %s OR schemaname LIKE 'pg_temp%%'",
+            [SCHEMA, SCHEMA],
+        ).fetchone()
+    except Exception:  # noqa: BLE001 - progress is best effort; the run reports real errors
+        return 0, 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _print_line(clock: str, who: str, message: str) -> None:
