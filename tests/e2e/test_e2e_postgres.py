@@ -9,6 +9,7 @@ checks one promise against the snapshots those runs left behind.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 from support.e2e import (
+    REPO,
     MeltanoProject,
     expected_postgres_type,
     local_postgres,
@@ -289,7 +291,7 @@ def test_current_answers_of_edited_responses_match_a_fresh_extraction(pipeline: 
 
 
 def test_deleted_responses_stay_in_the_warehouse(pipeline: Pipeline) -> None:
-    # The export API cannot show deletions: the row stays, as the README says.
+    # The export API cannot show deletions: the row stays, as docs/operations.md says.
     (deleted,) = pipeline.change["deleted"]
     assert (pipeline.changed_survey, deleted) in pipeline.second.rows("responses")
     expected = _responses(pipeline.truth_after).keys() | {(pipeline.changed_survey, deleted)}
@@ -323,3 +325,39 @@ def test_a_run_with_no_changes_changes_nothing(pipeline: Pipeline) -> None:
         }, name
     # Not one response was exported again: even the load metadata of every response row is untouched.
     assert third.rows("responses") == second.rows("responses")
+
+
+# --- the documented SQL -------------------------------------------------------------------------------------
+
+
+def _documented_statements() -> list[str]:
+    """Every statement of every ```sql block in docs/querying.md."""
+    text = (REPO / "docs" / "querying.md").read_text()
+    blocks = re.findall(r"^```sql\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+    assert blocks, "docs/querying.md has no sql block"
+    return [
+        statement.strip()
+        for block in blocks
+        for statement in re.split(r";\s*$", block, flags=re.MULTILINE)
+        if re.sub(r"--[^\n]*", "", statement).strip()
+    ]
+
+
+def test_the_documented_sql_runs(
+    pipeline: Pipeline, postgres: psycopg.Connection, fresh_schema: str
+) -> None:
+    """Each query of docs/querying.md runs on the loaded tables (schema qualtrics there, this module's schema
+    here; 'SV_...' stands for a survey of the sandbox); the first, responses per survey, counts them right."""
+    statements = _documented_statements()
+    results = []
+    for statement in statements:
+        sql = statement.replace("qualtrics.", f'"{fresh_schema}".').replace(
+            "'SV_...'", f"'{pipeline.changed_survey}'"
+        )
+        with postgres.cursor() as cursor:
+            results.append(cursor.execute(sql).fetchall())
+    per_survey = {row[0]: row[2] for row in results[0]}
+    loaded = Counter(survey_id for survey_id, _ in pipeline.third.rows("responses"))
+    assert per_survey == {
+        survey_id: loaded[survey_id] for (survey_id,) in pipeline.third.rows("surveys")
+    }

@@ -139,7 +139,7 @@ def test_target_postgres_config_is_safe_for_survey_data() -> None:
 
 
 def test_duckdb_files_are_read_with_a_duckdb_at_least_as_new_as_the_writer() -> None:
-    """The README reads target-duckdb's file with .venv's duckdb (the test extra)."""
+    """docs/getting-started.md reads target-duckdb's file with .venv's duckdb (the test extra)."""
     (target,) = [
         loader for loader in PROJECT["plugins"]["loaders"] if loader["name"] == "target-duckdb"
     ]

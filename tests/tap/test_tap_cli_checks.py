@@ -1,5 +1,5 @@
-"""The README's first steps through the real command line: ``--test`` checks the credentials, ``--discover``
-checks a config as a sync does (and still prints the catalog without any config)."""
+"""The first steps of docs/getting-started.md through the real command line: ``--test`` checks the
+credentials, ``--discover`` checks a config as a sync does (and still prints the catalog without any config)."""
 
 from __future__ import annotations
 
