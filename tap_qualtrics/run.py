@@ -125,6 +125,8 @@ class SyncRun:
         self.writer: TapMessageWriter | None = None
         #: whether Qualtrics has answered yet: a host that never does stops the run once, not per stream
         self.reachability = Reachability()
+        #: streams (by name) that missed a part this run: their full-table reads are not complete
+        self.incomplete_streams: set[str] = set()
 
     @cached_property
     def settings(self) -> Settings:

@@ -204,6 +204,16 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
             "the next run."
         ),
     ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        description=(
+            "After a stream read in full (users, directories, mailing lists and their members, "
+            "distribution contacts, groups, divisions) was read completely, send ACTIVATE_VERSION so "
+            "the target marks (or deletes) the rows that are gone; false for targets that mishandle it."
+        ),
+    ),
 ).to_dict()
 
 
@@ -237,6 +247,7 @@ class Settings:
     max_concurrent_exports: int = DEFAULT_MAX_CONCURRENT_EXPORTS
     max_responses_per_export: int = DEFAULT_MAX_RESPONSES_PER_EXPORT
     rate_limits: Mapping[str, int] = field(default_factory=dict)
+    activate_versions: bool = True
 
     @property
     def uses_oauth(self) -> bool:
@@ -279,6 +290,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
             config, "max_responses_per_export", DEFAULT_MAX_RESPONSES_PER_EXPORT, minimum=1
         ),
         rate_limits=_rate_limits(config.get("rate_limits_per_minute")),
+        activate_versions=config.get("emit_activate_version_messages") is not False,
     )
 
 

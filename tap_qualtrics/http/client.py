@@ -49,6 +49,7 @@ from tap_qualtrics.http.retry import RetryPolicy
 from tap_qualtrics.model.timestamps import normalize_or_none, normalize_timestamp
 from tap_qualtrics.output import TapMessageWriter, sdk_path_is_identity
 from tap_qualtrics.settings import API_PATH
+from tap_qualtrics.table_versions import activate_after_read
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -135,6 +136,9 @@ class QualtricsStream(RESTStream[ParseResult | None]):
     allow_redirects = False
     #: OAuth scopes this stream's requests need (the default ``oauth_scopes`` is their union).
     required_scopes: ClassVar[tuple[str, ...]] = ()
+    #: Every run re-reads all this stream holds, so what is not read is gone: its records carry the run's
+    #: table version, and ACTIVATE_VERSION follows a complete read (:mod:`tap_qualtrics.table_versions`).
+    read_in_full: ClassVar[bool] = False
 
     def __init__(self, tap: Tap, *, run: SyncRun) -> None:
         self.run = run
@@ -146,6 +150,21 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         )
         self.requests_session.mount("http://", adapter)
         self.requests_session.mount("https://", adapter)
+        if (
+            self.read_in_full
+        ):  # each record carries the run's table version (tap_qualtrics.table_versions)
+            self._stream_version = tap.initialized_at
+
+    @override
+    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
+        """The SDK calls this (without a state) when a top-level stream and its children have finished."""
+        super().finalize_state_progress_markers(state)
+        if (
+            state is None
+            and self.parent_stream_type is None
+            and self.run.settings.activate_versions
+        ):
+            activate_after_read(self, self.run, self._tap.initialized_at)
 
     @cached_property
     def record_writer(self) -> TapMessageWriter | None:
@@ -153,6 +172,12 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         no stream map, no flattening, no deselected property (:mod:`tap_qualtrics.output`)."""
         writer = self.run.writer
         return writer if writer is not None and sdk_path_is_identity(self) else None
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """Never at the start of a sync: the tap sends ACTIVATE_VERSION itself, after a complete read."""
+        return False
 
     # -- where and how to ask -------------------------------------------------------------------------
 

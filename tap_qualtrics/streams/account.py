@@ -228,6 +228,7 @@ class AccountStream(QualtricsStream):
     def record_failure(self, what: str, error: Exception) -> None:
         """Log and record that the stream was not synced; ``what`` says which part ("for directory
         POOL_x"; "" for the whole stream)."""
+        self.run.incomplete_streams.add(self.name)
         reason = self.run.redact(error_reason(error))
         where = f" {what}" if what else ""
         if isinstance(error, PermissionRefusedError):

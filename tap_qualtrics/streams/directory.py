@@ -72,6 +72,7 @@ class DirectoriesStream(ListStream):
     """The XM directories (``POOL_...``) the credentials see, filtered by ``directory_ids``."""
 
     name = "directories"
+    read_in_full = True
     path = "/directories"
     primary_keys = ("directory_id",)
     schema = StreamSchema(SCHEMAS)
@@ -232,6 +233,7 @@ class MailingListsStream(DirectoryPartitioned, ListStream):
     """Mailing lists (``CG_...``) of each selected directory; full table."""
 
     name = "mailing_lists"
+    read_in_full = True
     path = "/directories/{directory_id}/mailinglists"
     primary_keys = ("directory_id", "mailing_list_id")
     schema = StreamSchema(SCHEMAS)
@@ -267,6 +269,7 @@ class MailingListContactsStream(ListStream):
     """Members of each mailing list, with their list-level unsubscribe state; full table."""
 
     name = "mailing_list_contacts"
+    read_in_full = True
     path = "/directories/{directory_id}/mailinglists/{mailing_list_id}/contacts"
     primary_keys = ("mailing_list_id", "contact_id")
     schema = StreamSchema(SCHEMAS)

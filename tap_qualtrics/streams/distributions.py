@@ -89,6 +89,7 @@ class DistributionContactsStream(SurveyPartitioned):
     """Per-recipient history of every distribution of the selected surveys; full table each run."""
 
     name = "distribution_contacts"
+    read_in_full = True
     primary_keys = ("distribution_id", "contact_id", "contact_lookup_id")
     schema = StreamSchema(SCHEMAS)
     # One state entry for the stream, not one per survey: this stream has no bookmark.

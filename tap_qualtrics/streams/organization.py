@@ -22,6 +22,7 @@ class GroupsStream(ListStream):
     """User groups (``GR_...``) of the brand."""
 
     name = "groups"
+    read_in_full = True
     path = "/groups"
     primary_keys = ("group_id",)
     schema = StreamSchema(SCHEMAS)
@@ -36,6 +37,7 @@ class DivisionsStream(ListStream):
     """Divisions (``DV_...``) of the brand."""
 
     name = "divisions"
+    read_in_full = True
     path = "/divisions"
     primary_keys = ("division_id",)
     schema = StreamSchema(SCHEMAS)

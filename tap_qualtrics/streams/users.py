@@ -25,6 +25,7 @@ class UsersStream(QualtricsStream):
     """Users of the brand; needs brand-administrator rights (``read:users``)."""
 
     name = "users"
+    read_in_full = True
     path = "/users"
     primary_keys = ("user_id",)
     schema = StreamSchema(SCHEMAS)
