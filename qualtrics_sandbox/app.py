@@ -826,7 +826,7 @@ class SandboxApp:
                 and recorded is not None
                 and (self.now() - recorded).total_seconds() < pending
             )
-            if not rec.finished or fresh:
+            if not rec.recorded or fresh:
                 return envelope({"message": PENDING_MESSAGE}, 202)
             return envelope(survey.render(rec))
 

@@ -250,6 +250,13 @@ class ResponseRecord:
     """One response. Immutable: edits replace the object in ``Survey.responses``.
 
     ``embedded`` holds embedded-data values set through the API (PUT /responses); None for most.
+
+    Lifecycle: an unfinished response (``finished`` False) is *in progress* (only in the
+    ``exportResponsesInProgress`` export) until it finishes (``finished`` True) or is *closed*
+    (``closed`` True: Qualtrics records a partial response when it is closed by hand or when the
+    survey's partial-response expiry passes; it keeps ``finished`` False and its progress). Finished
+    and closed responses are *recorded* (:attr:`recorded`): the normal export and GET
+    /responses/{id} show them.
     """
 
     response_id: str
@@ -262,6 +269,12 @@ class ResponseRecord:
     finished: bool
     progress: int
     embedded: dict | None = None
+    closed: bool = False
+
+    @property
+    def recorded(self) -> bool:
+        """A recorded response (finished, or a closed partial one), not one in progress."""
+        return self.finished or self.closed
 
 
 class _Block:
@@ -702,7 +715,7 @@ class Survey:
 
     def response_counts(self) -> dict:
         return {
-            "auditable": sum(1 for r in self.responses.values() if r.finished),
+            "auditable": sum(1 for r in self.responses.values() if r.recorded),
             "generated": 0,
             "deleted": self.deleted_count,
         }
@@ -1037,6 +1050,10 @@ class Account:
         self.contact_frequency_hits: dict[str, int] = {}
         #: The builder's ID factory (IDs unique in the account); without one, IDs come from a mutation's RNG.
         self.ids = ids
+        #: IDs of the users removed by ``POST /_sandbox/mutate {"delete_users"}``, in removal order.
+        self.deleted_users: list[str] = []
+        #: directory ID -> IDs of the contacts deleted by a directory mutation, in deletion order.
+        self.deleted_contacts: dict[str, list[str]] = {}
         self._last_stamp = EPOCH
         self._mutations = 0
 
@@ -1077,7 +1094,7 @@ class Account:
                 done = {}
                 partial = {}
                 for rid, r in s.responses.items():
-                    (done if r.finished else partial)[rid] = iso_ms(r.last_modified)
+                    (done if r.recorded else partial)[rid] = iso_ms(r.last_modified)
                 surveys[sid] = {
                     "name": s.name,
                     "last_modified": iso(s.last_modified),
@@ -1086,11 +1103,13 @@ class Account:
                     "responses": done,
                     "in_progress": partial,
                     "deleted": list(s.deleted),
+                    "closed": [rid for rid, r in s.responses.items() if r.closed],
                     "response_counts": s.response_counts(),
                 }
             return {
                 "surveys": surveys,
                 "users": [u["id"] for u in self.users],
+                "deleted_users": list(self.deleted_users),
                 "directories": {
                     d["directoryId"]: [
                         c["contactId"] for c in self.contacts.get(d["directoryId"], [])
@@ -1154,17 +1173,38 @@ class Account:
 
         Returns ``{"added": [...], "edited": [...], "deleted": [...], "updated": [...]}``.
         Unknown survey or response id -> KeyError (nothing changed for unknown response ids).
+        ``delete`` and ``edit`` pick finished responses; ``delete_ids`` deletes any response, an
+        in-progress one too (see :meth:`_mutate_lifecycle` for how that is counted).
+
+        The response lifecycle (:meth:`_mutate_lifecycle`): ``"start": n`` (result ``started``),
+        ``"finish": n`` / ``"finish_ids"`` (``finished``), ``"close": n`` / ``"close_ids"``
+        (``closed``), ``"advance": n`` / ``"advance_ids"`` (``advanced``); a result key is there only
+        when its mutation was asked for.
 
         Also: ``"add_distributions": n, "edit_distributions": n`` with a survey (result keys
         ``added_distributions``/``edited_distributions``), and, without ``survey_id``, a directory
-        mutation ``{"directory_id", "add_contacts", "edit_contacts", "mailing_list_id",
-        "remove_members"}`` (see :func:`qualtrics_sandbox.xm_directory.mutate_directory`).
+        mutation ``{"directory_id", "add_contacts", "edit_contacts", "delete_contacts",
+        "delete_contact_ids", "mailing_list_id", "remove_members"}`` (see
+        :func:`qualtrics_sandbox.xm_directory.mutate_directory`) and/or a user mutation
+        ``{"add_users": n, "delete_users": n, "delete_user_ids": [uid]}`` (see :meth:`_mutate_users`).
         """
+        if "survey_id" not in spec and any(k in spec for k in USER_MUTATIONS):
+            with self.lock:
+                self._check_user_ids(spec)
+                if "directory_id" in spec:
+                    xm_directory.check_directory_mutation(self, spec)
+                out = self._mutate_users(spec)
+                if "directory_id" in spec:
+                    out.update(
+                        self.mutate({k: v for k, v in spec.items() if k not in USER_MUTATIONS})
+                    )
+                return out
         if "survey_id" not in spec and "directory_id" in spec:
             with self.lock:
                 did = spec["directory_id"]
                 if not any(d["directoryId"] == did for d in self.directories):
                     raise KeyError(did)
+                xm_directory.check_directory_mutation(self, spec)
                 stamp = self._stamp()
                 self._mutations += 1
                 rng = random.Random(f"qualtrics-sandbox:{self.seed}:mutate:{did}:{self._mutations}")
@@ -1179,6 +1219,7 @@ class Account:
             for u in updates:
                 if u["response_id"] not in s.responses:
                     raise KeyError(u["response_id"])
+            _check_lifecycle_ids(s, spec, delete_ids)
             stamp = self._planted_stamp(spec["stamp"]) if spec.get("stamp") else self._stamp()
             self._mutations += 1
             mrng = random.Random(f"qualtrics-sandbox:{self.seed}:mutate:{s.id}:{self._mutations}")
@@ -1253,11 +1294,224 @@ class Account:
                 s.next_index += 1
                 s.responses[rid] = rec
                 result["added"].append(rid)
+            result.update(self._mutate_lifecycle(s, spec, stamp, mrng))
             if spec.get("edit_survey"):
                 s.new_revision(stamp)
             if spec.get("add_distributions") or spec.get("edit_distributions"):
                 result.update(xm_directory.mutate_distributions(self, s, spec, stamp, mrng))
             return result
+
+    # ------------------------------------------------------------------------------------------------
+    # the response lifecycle
+
+    def _mutate_lifecycle(
+        self, s: Survey, spec: dict, stamp: datetime, mrng: random.Random
+    ) -> dict[str, list[str]]:
+        """In-progress responses: started, advanced, finished, closed (``spec`` checked already).
+
+        - ``"start": n``: n new in-progress responses (``finished`` False, progress 5-95 as the
+          builder draws it, partial answers); start = stamp - a duration, end = recorded = last
+          modified = stamp (an in-progress response's recorded/end date is its last activity, as the
+          builder makes them).
+        - ``"advance": n`` / ``"advance_ids"``: the respondent answers more (progress up, at most 99);
+          end = recorded = last modified = stamp. The answers given so far stay the same.
+        - ``"finish": n`` / ``"finish_ids"``: finished now: progress 100, ``finished`` True, end =
+          recorded = last modified = stamp. The answers given so far stay, the rest are filled in.
+        - ``"close": n`` / ``"close_ids"``: closed (by hand, or when the partial-response expiry
+          passes): Qualtrics then records the partial response with Finished = False and its progress
+          and answers kept; recorded = last modified = stamp, end date (the last activity) kept.
+
+        Finished and closed responses leave the in-progress export and join the normal one (they
+        move to the end of ``Survey.responses``, the recorded order). Count-picked responses are
+        in-progress ones not named in this mutation, drawn from the mutation's RNG.
+
+        ``delete_ids`` may name an in-progress response too: it leaves the in-progress export and,
+        like a recorded one, goes to ``Survey.deleted`` and counts in ``responseCounts.deleted``
+        (whether Qualtrics counts deleted in-progress responses there is not documented; the
+        sandbox assumes it does. Recorded counts satisfy auditable + generated - deleted = rows of an
+        unfiltered export (tests/real/test_real_lifecycle_shapes.py); since an in-progress response
+        is never auditable, that identity hints that Qualtrics may not count it, which is unverified).
+        """
+        result: dict[str, list[str]] = {}
+        named = {
+            rid for key in ("finish_ids", "close_ids", "advance_ids") for rid in spec.get(key) or []
+        }
+        for verb, key in (("advance", "advanced"), ("finish", "finished"), ("close", "closed")):
+            ids_given = list(spec.get(f"{verb}_ids") or [])
+            n = int(spec.get(verb) or 0)
+            if not ids_given and not n and verb not in spec and f"{verb}_ids" not in spec:
+                continue
+            if n:
+                pool = [
+                    rid for rid, r in s.responses.items() if not r.recorded and rid not in named
+                ]
+                picked = mrng.sample(pool, min(n, len(pool)))
+                named.update(picked)
+                ids_given += picked
+            result[key] = []
+            for rid in ids_given:
+                r = s.responses.pop(rid)
+                if verb == "advance":
+                    new = dataclasses.replace(
+                        r,
+                        progress=min(99, r.progress + mrng.randint(1, 30)),
+                        end_date=stamp,
+                        recorded_date=stamp,
+                        last_modified=stamp,
+                    )
+                elif verb == "finish":
+                    new = dataclasses.replace(
+                        r,
+                        finished=True,
+                        progress=100,
+                        end_date=stamp,
+                        recorded_date=stamp,
+                        last_modified=stamp,
+                    )
+                else:
+                    new = dataclasses.replace(
+                        r, closed=True, recorded_date=stamp, last_modified=stamp
+                    )
+                s.responses[rid] = new
+                result[key].append(rid)
+        n_start = int(spec.get("start") or 0)
+        if n_start or "start" in spec:
+            result["started"] = []
+        for _ in range(n_start):
+            rid = self.ids.response() if self.ids else make_id(mrng, "R")
+            dur = _duration(mrng)
+            s.responses[rid] = ResponseRecord(
+                rid,
+                s.next_index,
+                0,
+                stamp - timedelta(seconds=dur),
+                stamp,
+                stamp,
+                stamp,
+                finished=False,
+                progress=_partial_progress(mrng),
+            )
+            s.next_index += 1
+            result["started"].append(rid)
+        return result
+
+    # ------------------------------------------------------------------------------------------------
+    # users
+
+    def _check_user_ids(self, spec: dict) -> None:
+        """Refuse a user mutation before anything changes: unknown IDs, or the API-token owner."""
+        known = {u["id"] for u in self.users}
+        for uid in spec.get("delete_user_ids") or []:
+            if uid not in known:
+                raise KeyError(uid)
+            if uid == self.users[0]["id"]:
+                raise ValueError("the API-token owner (users[0]) cannot be deleted")
+        for key in ("add_users", "delete_users"):
+            if int(spec.get(key) or 0) < 0:
+                raise ValueError(f"{key} must not be negative")
+
+    def _mutate_users(self, spec: dict) -> dict[str, list[str]]:
+        """``{"delete_users": n, "delete_user_ids": [uid], "add_users": n}`` (no ``survey_id``).
+
+        Deleted users leave ``GET /users``, ``GET /users/{id}`` (404), the groups' members and truth
+        ``users``; truth ``deleted_users`` lists them. ``users[0]`` (the API-token owner) is never
+        picked and cannot be named. Surveys and distributions keep their ``ownerId`` (the sandbox
+        does not model Qualtrics' transfer of a deleted user's content). Added users are active,
+        created at the stamp, and join the end of the list. Result keys ``deleted_users`` /
+        ``added_users``, each only when asked for.
+        """
+        stamp = self._stamp()
+        self._mutations += 1
+        rng = random.Random(f"qualtrics-sandbox:{self.seed}:mutate:users:{self._mutations}")
+        result: dict[str, list[str]] = {}
+        gone = list(spec.get("delete_user_ids") or [])
+        n_del = int(spec.get("delete_users") or 0)
+        if n_del:
+            pool = [u["id"] for u in self.users[1:] if u["id"] not in gone]
+            gone += rng.sample(pool, min(n_del, len(pool)))
+        if gone or "delete_users" in spec or "delete_user_ids" in spec:
+            result["deleted_users"] = gone
+            drop = set(gone)
+            self.users = [u for u in self.users if u["id"] not in drop]
+            for gid, members in self.group_members.items():
+                self.group_members[gid] = [m for m in members if m not in drop]
+            self.deleted_users.extend(gone)
+        n_add = int(spec.get("add_users") or 0)
+        if n_add or "add_users" in spec:
+            result["added_users"] = [self._new_user(rng, stamp) for _ in range(n_add)]
+        return result
+
+    def _new_user(self, rng: random.Random, stamp: datetime) -> str:
+        first = rng.choice(FIRST_NAMES)
+        last = rng.choice(LAST_NAMES)
+        taken = {u["username"].split("#")[0].split("@")[0] for u in self.users}
+        base = f"{first}.{last}".lower().replace("'", "").replace(" ", "")
+        uname, k = base, 1
+        while uname in taken:
+            k += 1
+            uname = f"{base}{k}"
+        email = f"{uname}@example.com"
+        uid = self.ids.user() if self.ids else make_id(rng, "UR")
+        template = self.users[0]
+        self.users.append(
+            {
+                "id": uid,
+                "username": f"{email}#{self.brand_id}",
+                "email": email,
+                "firstName": first,
+                "lastName": last,
+                "userType": template["userType"],
+                "divisionId": rng.choice(self.divisions)["id"] if self.divisions else None,
+                "accountStatus": "active",
+                "organizationId": self.organization_id,
+                "language": "en",
+                "timeZone": rng.choice(TIME_ZONES),
+                "accountCreationDate": iso(stamp),
+                "accountExpirationDate": None,
+                "passwordLastChangedDate": iso(stamp),
+                "passwordExpirationDate": None,
+                "lastLoginDate": None,
+                "unsubscribed": False,
+                "responseCounts": {"auditable": 0, "generated": 0, "deleted": 0},
+                "permissions": {
+                    "controlPanel": {
+                        "accountPermissions": {
+                            "accessApi": {"state": "on"},
+                            "useXmDirectory": {"state": "on"},
+                        }
+                    }
+                },
+            }
+        )
+        return uid
+
+
+#: The keys of a user mutation (``POST /_sandbox/mutate`` without ``survey_id``).
+USER_MUTATIONS = ("add_users", "delete_users", "delete_user_ids")
+
+
+def _check_lifecycle_ids(s: Survey, spec: dict, delete_ids: list[str]) -> None:
+    """Refuse a lifecycle mutation before anything changes: unknown IDs (KeyError), IDs of recorded
+    responses, or one ID named twice (ValueError)."""
+    seen = set(delete_ids)
+    for key in ("advance_ids", "finish_ids", "close_ids"):
+        for rid in spec.get(key) or []:
+            r = s.responses.get(rid)
+            if r is None:
+                raise KeyError(rid)
+            if r.recorded:
+                raise ValueError(f"{key}: {rid} is not in progress")
+            if rid in seen:
+                raise ValueError(f"{key}: {rid} is named twice")
+            seen.add(rid)
+    for key in ("start", "advance", "finish", "close"):
+        if int(spec.get(key) or 0) < 0:
+            raise ValueError(f"{key} must not be negative")
+
+
+def _partial_progress(rng: random.Random) -> int:
+    """The progress of an in-progress response (the builder's draw)."""
+    return rng.randint(5, 95)
 
 
 def _duration(rng: random.Random) -> int:
@@ -1491,7 +1745,7 @@ def _build_responses(
                 if delta >= 1:
                     last_modified = _dt(rec_ms + delta)
         else:
-            progress = rng.randint(5, 95)
+            progress = _partial_progress(rng)
             last_modified = recorded
         s.responses[rid] = ResponseRecord(
             rid, index, 0, start, recorded, recorded, last_modified, finished, progress

@@ -6,8 +6,9 @@ queues the file generation on a small worker pool; ``GET .../{progressId}`` adva
 .../{fileId}/file`` streams the finished file from disk.
 
 Selection
-  - finished responses only, or with ``exportResponsesInProgress`` only unfinished ones (then
-    ``sortByLastModifiedDate`` has no effect);
+  - recorded responses only (finished ones, and closed partial ones with Finished = False), or
+    with ``exportResponsesInProgress`` only the ones in progress (then ``sortByLastModifiedDate``
+    has no effect);
   - ``startDate`` inclusive / ``endDate`` exclusive on ``recordedDate`` or, with
     ``sortByLastModifiedDate``, on the last-modified time; records are then ordered by
     (last-modified, responseId) and ``values["LastModifiedDate"]`` is added; otherwise ordered by
@@ -583,9 +584,9 @@ class ExportManager:
         start_exclusive: bool = False,
     ) -> tuple[list[Any], str, tuple[datetime, str] | None]:
         """The records of the export (in order) and the continuation cursor it leads to."""
-        want_finished = not opts.in_progress
+        want_recorded = not opts.in_progress
         field_name = cont.field if cont is not None else opts.time_field
-        pool = [r for r in survey.responses.values() if bool(r.finished) == want_finished]
+        pool = [r for r in survey.responses.values() if _recorded(r) == want_recorded]
         keyed = [((getattr(r, field_name), r.response_id), r) for r in pool]
         if not all(k[0] is not None and k[0].tzinfo is not None for k, _ in keyed):
             keyed = [
@@ -892,6 +893,12 @@ class ExportManager:
         self._cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _recorded(rec: Any) -> bool:
+    """A recorded response (finished or closed), as opposed to one in progress."""
+    recorded = getattr(rec, "recorded", None)
+    return bool(rec.finished) if recorded is None else bool(recorded)
 
 
 def _knobs_satisfied(job: ExportJob, polls: int) -> bool:

@@ -308,20 +308,54 @@ def truth(acct: Account) -> dict[str, Any]:
             for dist, rows in acct.distribution_history.items()
         },
         "links_side_effects": acct.link_side_effects,
+        "deleted_contacts": {
+            d["directoryId"]: list(acct.deleted_contacts.get(d["directoryId"], []))
+            for d in acct.directories
+        },
     }
 
 
 # --------------------------------------------------------------------------------------------------
 # mutations
 # --------------------------------------------------------------------------------------------------
+def check_directory_mutation(acct: Account, spec: dict[str, Any]) -> None:
+    """Refuse a directory mutation before anything changes: unknown directory, list or contact
+    (KeyError), ``remove_members`` without a list (KeyError), a negative count (ValueError)."""
+    did = spec["directory_id"]
+    if not any(d["directoryId"] == did for d in acct.directories):
+        raise KeyError(did)
+    mlid = spec.get("mailing_list_id")
+    if mlid is not None and not any(
+        m["mailingListId"] == mlid for m in acct.mailing_lists.get(did, [])
+    ):
+        raise KeyError(mlid)
+    if int(spec.get("remove_members") or 0) and mlid is None:
+        raise KeyError("remove_members needs mailing_list_id")
+    known = {c["contactId"] for c in acct.contacts.get(did, [])}
+    for cid in spec.get("delete_contact_ids") or []:
+        if cid not in known:
+            raise KeyError(cid)
+    for key in ("add_contacts", "edit_contacts", "delete_contacts", "remove_members"):
+        if int(spec.get(key) or 0) < 0:
+            raise ValueError(f"{key} must not be negative")
+
+
 def mutate_directory(
     acct: Account, spec: dict[str, Any], stamp: datetime, rng: random.Random
 ) -> dict:
-    """``{"directory_id", "add_contacts": n, "edit_contacts": n, "mailing_list_id", "remove_members": n}``.
+    """``{"directory_id", "add_contacts": n, "edit_contacts": n, "mailing_list_id", "remove_members": n,
+    "delete_contacts": n, "delete_contact_ids": [cid]}``.
 
     Added contacts join ``mailing_list_id`` when given; edits change a contact's language and embedded
     data and stamp ``lastModified``; ``remove_members`` drops n members of ``mailing_list_id`` (the
     contacts stay in the directory). Unknown directory or list -> KeyError before anything changes.
+
+    ``delete_contacts`` / ``delete_contact_ids`` delete contacts from the directory, and with them
+    from every mailing list of the directory (as deleting an XM Directory contact does); the lists
+    they left get a new ``contactCount`` and ``lastModifiedDate`` = stamp. Distribution history keeps
+    its rows (what was sent stays sent). Deletion comes first: edits and member removals of the same
+    mutation pick among the remaining contacts. Result key ``deleted_contacts`` (only when asked for);
+    truth ``deleted_contacts`` lists them per directory.
     """
     did = spec["directory_id"]
     directory = next((d for d in acct.directories if d["directoryId"] == did), None)
@@ -345,6 +379,9 @@ def mutate_directory(
         "edited_contacts": [],
         "removed_members": [],
     }
+    if "delete_contacts" in spec or "delete_contact_ids" in spec:
+        result["deleted_contacts"] = _delete_contacts(acct, did, spec, stamp, rng)
+        contacts = acct.contacts.setdefault(did, [])
     for contact in rng.sample(contacts, min(int(spec.get("edit_contacts") or 0), len(contacts))):
         details = acct.contact_details.setdefault(contact["contactId"], {"creationDate": stamp_ms})
         contact["language"] = rng.choice(["EN", "DE", "FR", "ES", "JA"])
@@ -389,6 +426,31 @@ def mutate_directory(
         mailing_list["contactCount"] = len(acct.mailing_list_contacts.get(mlid, []))
         mailing_list["lastModifiedDate"] = iso(stamp)
     return result
+
+
+def _delete_contacts(
+    acct: Account, did: str, spec: dict[str, Any], stamp: datetime, rng: random.Random
+) -> list[str]:
+    contacts = acct.contacts.get(did, [])
+    gone = list(spec.get("delete_contact_ids") or [])
+    n = int(spec.get("delete_contacts") or 0)
+    if n:
+        pool = [c["contactId"] for c in contacts if c["contactId"] not in gone]
+        gone += rng.sample(pool, min(n, len(pool)))
+    drop = set(gone)
+    acct.contacts[did] = [c for c in contacts if c["contactId"] not in drop]
+    for cid in gone:
+        acct.contact_details.pop(cid, None)
+    for mailing_list in acct.mailing_lists.get(did, []):
+        mlid = mailing_list["mailingListId"]
+        members = acct.mailing_list_contacts.get(mlid, [])
+        kept = [m for m in members if m["contactId"] not in drop]
+        if len(kept) != len(members):
+            acct.mailing_list_contacts[mlid] = kept
+            mailing_list["contactCount"] = len(kept)
+            mailing_list["lastModifiedDate"] = iso(stamp)
+    acct.deleted_contacts.setdefault(did, []).extend(gone)
+    return gone
 
 
 def mutate_distributions(
