@@ -115,13 +115,20 @@ class ResponseExporter:
         self._clock = clock
 
     def fetch(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
-        """Start, wait for and download one export; returns the file rewound (the caller closes it).
+        """Start, wait for and download one export of ``window``; returns the file rewound (the caller
+        closes it).
 
         Safe to call from several threads at once (the concurrent export pipeline does).
         """
+        return self.fetch_body(survey_id, export_request_body(window))
+
+    def fetch_body(
+        self, survey_id: str, body: Mapping[str, Any], what: str = "response export"
+    ) -> IO[bytes]:
+        """:meth:`fetch` with the export options given whole (in-progress or ID-only exports)."""
         base = f"/surveys/{survey_id}/export-responses"
         deadline = self._clock() + self._timing.timeout
-        started = self._transport.request_result("POST", base, export_request_body(window))
+        started = self._transport.request_result("POST", base, body)
         progress_id = started.get("progressId")
         if not progress_id:
             raise ExportFailedError("Qualtrics started the export without a progressId")
@@ -129,7 +136,7 @@ class ResponseExporter:
         spool = tempfile.TemporaryFile(prefix=SPOOL_PREFIX)  # noqa: SIM115 - the caller closes it
         try:
             self._transport.download(f"{base}/{file_id}/file", spool)
-            logger.info("Downloaded the response export of %s (%d bytes)", survey_id, spool.tell())
+            logger.info("Downloaded the %s of %s (%d bytes)", what, survey_id, spool.tell())
             spool.seek(0)
         except BaseException:
             spool.close()
