@@ -127,6 +127,8 @@ class SyncRun:
         self.reachability = Reachability()
         #: streams (by name) that missed a part this run: their full-table reads are not complete
         self.incomplete_streams: set[str] = set()
+        #: survey ID -> [auditable, generated, deleted], read at most once per run (GET /surveys/{id})
+        self.response_counts: dict[str, list[int | None]] = {}
 
     @cached_property
     def settings(self) -> Settings:

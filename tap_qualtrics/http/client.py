@@ -46,6 +46,7 @@ from tap_qualtrics.http.errors import (
 from tap_qualtrics.http.rate_budget import RateBudget, buckets_for
 from tap_qualtrics.http.reachability import Reachability
 from tap_qualtrics.http.retry import RetryPolicy
+from tap_qualtrics.model.coerce import response_counts
 from tap_qualtrics.model.timestamps import normalize_or_none, normalize_timestamp
 from tap_qualtrics.output import TapMessageWriter, sdk_path_is_identity
 from tap_qualtrics.settings import API_PATH
@@ -227,6 +228,14 @@ class QualtricsStream(RESTStream[ParseResult | None]):
         return link.geturl()
 
     # -- what the run covers -----------------------------------------------------------------------------
+
+    def response_counts(self, survey_id: str) -> list[int | None]:
+        """[auditable, generated, deleted] of a survey (``GET /surveys/{id}``), read once per run and shared."""
+        counts = self.run.response_counts.get(survey_id)
+        if counts is None:
+            legacy = self.request_result("GET", f"/surveys/{survey_id}")
+            counts = self.run.response_counts[survey_id] = response_counts(legacy)
+        return counts
 
     def selected_surveys(self) -> dict[str, Mapping[str, Any]]:
         """Selected surveys of the live list, by ID with their list element, in list order; then any

@@ -71,3 +71,10 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
     """Objects pass; anything else (``None``, the empty list Qualtrics sends for an empty object) reads as
     an empty object."""
     return value if isinstance(value, Mapping) else {}
+
+
+def response_counts(legacy: Mapping[str, Any]) -> list[int | None]:
+    """[auditable, generated, deleted] from a legacy survey's (``GET /surveys/{id}``) ``responseCounts``."""
+    counts = legacy.get("responseCounts")
+    counts = counts if isinstance(counts, Mapping) else {}
+    return [to_int(counts.get(key)) for key in ("auditable", "generated", "deleted")]

@@ -26,7 +26,7 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.http.errors import QualtricsAuthError
-from tap_qualtrics.model.coerce import to_bool, to_int
+from tap_qualtrics.model.coerce import response_counts, to_bool, to_int
 from tap_qualtrics.model.timestamps import format_timestamp, normalize_or_none, parse_timestamp
 from tap_qualtrics.schema_files import SCHEMAS
 
@@ -78,11 +78,20 @@ class SurveysStream(QualtricsStream):
         counts: dict[str, list[int | None]] = {}
         for survey_id, element in self._surveys_to_read(context, selection):
             settled = unchanged.includes(survey_id, element)
+            read_this_run = self.run.response_counts.get(survey_id)  # by response_deletion_checks
+            if (
+                settled
+                and read_this_run is not None
+                and read_this_run == emitted_counts.get(survey_id)
+            ):
+                counts[survey_id] = read_this_run
+                synced.add(survey_id)
+                continue
             legacy = self._legacy_survey(survey_id)
             if legacy is None:
                 refused.add(survey_id)
                 continue
-            counts[survey_id] = response_counts(legacy)
+            counts[survey_id] = self.run.response_counts[survey_id] = response_counts(legacy)
             if settled and counts[survey_id] == emitted_counts.get(survey_id):
                 synced.add(survey_id)
                 continue
@@ -224,12 +233,6 @@ class _Unchanged:
 
 def _plus_one_second(timestamp: str) -> str:
     return format_timestamp(parse_timestamp(timestamp) + datetime.timedelta(seconds=1))
-
-
-def response_counts(legacy: Mapping[str, Any]) -> list[int | None]:
-    """[auditable, generated, deleted] from the legacy survey's ``responseCounts``."""
-    counts = legacy.get("responseCounts") or {}
-    return [to_int(counts.get(key)) for key in ("auditable", "generated", "deleted")]
 
 
 def survey_record(

@@ -291,7 +291,7 @@ def test_current_answers_of_edited_responses_match_a_fresh_extraction(pipeline: 
 
 
 def test_deleted_responses_stay_in_the_warehouse(pipeline: Pipeline) -> None:
-    # The export API cannot show deletions: the row stays, as docs/operations.md says.
+    # The export API cannot show deletions: the row stays (docs/querying.md's views tell it apart, below).
     (deleted,) = pipeline.change["deleted"]
     assert (pipeline.changed_survey, deleted) in pipeline.second.rows("responses")
     expected = _responses(pipeline.truth_after).keys() | {(pipeline.changed_survey, deleted)}
@@ -330,17 +330,28 @@ def test_a_run_with_no_changes_changes_nothing(pipeline: Pipeline) -> None:
 # --- the documented SQL -------------------------------------------------------------------------------------
 
 
-def _documented_statements() -> list[str]:
-    """Every statement of every ```sql block in docs/querying.md."""
-    text = (REPO / "docs" / "querying.md").read_text()
+DELETIONS_HEADING = "## Deleted responses"
+
+
+def _documented_statements(*, deletions: bool = False) -> list[list[str]]:
+    """The statements of each ```sql block in docs/querying.md: the queries before its deleted-responses
+    section, or (``deletions``) the views and the erasure of that section."""
+    queries, _, deleted = (REPO / "docs" / "querying.md").read_text().partition(DELETIONS_HEADING)
+    text = deleted if deletions else queries
     blocks = re.findall(r"^```sql\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
-    assert blocks, "docs/querying.md has no sql block"
+    assert blocks, "docs/querying.md has no sql block there"
     return [
-        statement.strip()
+        [
+            statement.strip()
+            for statement in re.split(r";\s*$", block, flags=re.MULTILINE)
+            if re.sub(r"--[^\n]*", "", statement).strip()
+        ]
         for block in blocks
-        for statement in re.split(r";\s*$", block, flags=re.MULTILINE)
-        if re.sub(r"--[^\n]*", "", statement).strip()
     ]
+
+
+def _in_schema(statement: str, schema: str) -> str:
+    return statement.replace("qualtrics.", f'"{schema}".')
 
 
 def test_the_documented_sql_runs(
@@ -348,7 +359,7 @@ def test_the_documented_sql_runs(
 ) -> None:
     """Each query of docs/querying.md runs on the loaded tables (schema qualtrics there, this module's schema
     here; 'SV_...' stands for a survey of the sandbox); the first, responses per survey, counts them right."""
-    statements = _documented_statements()
+    statements = [statement for block in _documented_statements() for statement in block]
     results = []
     for statement in statements:
         sql = statement.replace("qualtrics.", f'"{fresh_schema}".').replace(
@@ -361,3 +372,44 @@ def test_the_documented_sql_runs(
     assert per_survey == {
         survey_id: loaded[survey_id] for (survey_id,) in pipeline.third.rows("surveys")
     }
+
+
+def test_the_documented_views_tell_deleted_responses_apart(
+    pipeline: Pipeline, postgres: psycopg.Connection, fresh_schema: str
+) -> None:
+    """docs/querying.md's views: live_responses is exactly the sandbox's live set, deleted_responses exactly
+    the deleted response, the live answer views hold none of its rows; the erasure leaves the live set."""
+    views, erasure = _documented_statements(deletions=True)
+    for statement in views:
+        postgres.execute(_in_schema(statement, fresh_schema))
+    schema = f'"{fresh_schema}"'
+    live_expected = set(_responses(pipeline.truth_after))
+    (deleted,) = pipeline.change["deleted"]
+    gone = {(pipeline.changed_survey, deleted)}
+
+    def keys(sql: str) -> set[tuple[str, ...]]:
+        return {tuple(row) for row in postgres.execute(sql.replace("S.", f"{schema}.")).fetchall()}
+
+    assert keys("SELECT survey_id, response_id FROM S.live_responses") == live_expected
+    assert keys("SELECT survey_id, response_id FROM S.deleted_responses") == gone
+    for view, table in (
+        ("live_response_answers", "response_answers"),
+        ("live_response_embedded_data", "response_embedded_data"),
+    ):
+        in_view = keys(f"SELECT DISTINCT survey_id, response_id FROM S.{view}")
+        in_table = keys(f"SELECT DISTINCT survey_id, response_id FROM S.{table}")
+        assert gone <= in_table, table  # the deleted response had rows ...
+        assert in_view == in_table - gone, view  # ... which the view leaves out
+    assert erasure[0].lower() == "begin"
+    assert erasure[-1].lower() == "commit"
+    for statement in erasure[:-1]:
+        postgres.execute(_in_schema(statement, fresh_schema))
+    try:
+        assert keys("SELECT survey_id, response_id FROM S.responses") == live_expected
+        assert (
+            keys("SELECT DISTINCT survey_id, response_id FROM S.response_answers") <= live_expected
+        )
+    finally:
+        postgres.execute(
+            "ROLLBACK"
+        )  # the erasure is checked, not kept: other tests read these tables
