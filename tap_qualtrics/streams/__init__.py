@@ -12,6 +12,10 @@ from tap_qualtrics.streams.distributions import DistributionContactsStream, Dist
 from tap_qualtrics.streams.organization import DivisionsStream, GroupsStream
 from tap_qualtrics.streams.questions import QuestionsStream
 from tap_qualtrics.streams.response_answers import ResponseAnswersStream, ResponseEmbeddedDataStream
+from tap_qualtrics.streams.response_deletions import (
+    LiveResponseIdsStream,
+    ResponseDeletionChecksStream,
+)
 from tap_qualtrics.streams.responses import ResponsesStream
 from tap_qualtrics.streams.survey_structure import (
     BlocksStream,
@@ -31,11 +35,13 @@ __all__ = [
     "DivisionsStream",
     "ExportColumnsStream",
     "GroupsStream",
+    "LiveResponseIdsStream",
     "MailingListContactsStream",
     "MailingListsStream",
     "QuestionChoicesStream",
     "QuestionsStream",
     "ResponseAnswersStream",
+    "ResponseDeletionChecksStream",
     "ResponseEmbeddedDataStream",
     "ResponsesStream",
     "SubQuestionsStream",
