@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from bench.deletions import deletions
 from bench.floor import measure_floor
 from bench.sandbox_export import download_export
 from bench.taprun import available_streams, run_tap, selected_catalog
@@ -54,8 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["throughput", "memory", "concurrency", "answers"],
+        choices=["throughput", "memory", "concurrency", "answers", "deletions"],
         help="run only these scenarios (repeatable)",
+    )
+    parser.add_argument(
+        "--deletion-questions",
+        type=int,
+        default=10,
+        help="questions per survey in the deletions run (10; the check exports no answers)",
     )
     parser.add_argument(
         "--workdir", type=Path, help="keep tap outputs here (default: a temporary directory)"
@@ -294,6 +301,23 @@ def _table(report: dict[str, Any]) -> str:
         ]
     elif "answers" in report:
         lines.append(row.format("response_answers", "not in this tap"))
+    for found in report.get("deletions", []):
+        n = found["responses"]
+        lines += [
+            row.format(
+                f"deletions: check of {n} responses, {found['deleted']} deleted (s)",
+                found["check_run_seconds"],
+            ),
+            row.format(
+                "  check export / full export (bytes)",
+                f"{found['check_export_bytes']} / {found['full_export_bytes']}",
+            ),
+            row.format(
+                "  STATE bytes after first / second run",
+                f"{found['state_bytes_first']} / {found['state_bytes_second']}",
+            ),
+            row.format("  exact live IDs vs sandbox truth", str(found["exact_live_ids"])),
+        ]
     return "\n".join(lines)
 
 
@@ -317,6 +341,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "answers" in wanted:
             report["answers"] = answers(args.answers_responses, args.questions, workdir)
+        if "deletions" in wanted:
+            report["deletions"] = [
+                deletions(
+                    size, args.deletion_questions, 10, workdir, seed=SEED, no_cap=NO_EXPORT_CAP
+                )
+                for size in (args.small_responses, args.responses)
+            ]
     print(_table(report))
     print(json.dumps(report, sort_keys=True))
     return 0

@@ -24,7 +24,10 @@ TIME = shutil.which("time") or "/usr/bin/time"  # GNU time (apt-get install time
 
 
 #: Record keys the benchmarks check, per stream (other streams' records are only counted).
-COLLECTED_KEYS: dict[str, tuple[str, ...]] = {"responses": ("survey_id", "response_id")}
+COLLECTED_KEYS: dict[str, tuple[str, ...]] = {
+    "responses": ("survey_id", "response_id"),
+    "live_response_ids": ("response_id",),
+}
 
 
 class OutputTally:
@@ -43,10 +46,15 @@ class OutputTally:
             stream: [(key, re.compile(rb'"' + key.encode() + rb'":"([^"\\]*)"')) for key in wanted]
             for stream, wanted in keys.items()
         }
+        #: the last STATE message, as written
+        self.last_state = b""
 
     def read(self, lines: Iterable[bytes]) -> None:
         for line in lines:
             match = self._STREAM.match(line)
+            if match is None and line.startswith(b'{"type":"STATE"'):
+                self.last_state = line.rstrip(b"\n")
+                continue
             if match is None:
                 if b'"RECORD"' in line:  # perhaps a RECORD written with another key order: parse it
                     message = orjson.loads(line)
@@ -88,6 +96,14 @@ class TapResult:
     def count_lines(self, stream: str) -> int:
         return self.tally.counts.get(stream, 0)
 
+    @property
+    def state(self) -> dict[str, Any]:
+        """The value of the last STATE message (what the next run starts from)."""
+        if not self.tally.last_state:
+            return {}
+        value: dict[str, Any] = orjson.loads(self.tally.last_state)["value"]
+        return value
+
 
 def selected_catalog(config: dict[str, Any], streams: Iterable[str]) -> dict[str, Any]:
     """The tap's catalog with only ``streams`` selected (and available streams reported)."""
@@ -108,10 +124,14 @@ def available_streams(config: dict[str, Any]) -> set[str]:
 
 
 def run_tap(
-    config: dict[str, Any], catalog: dict[str, Any], workdir: Path, label: str
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    workdir: Path,
+    label: str,
+    state: dict[str, Any] | None = None,
 ) -> TapResult:
-    """Run the tap once, its stdout read through a pipe by :class:`OutputTally` (inputs and logs go to
-    ``workdir``)."""
+    """Run the tap once (from ``state`` if given), its stdout read through a pipe by :class:`OutputTally`
+    (inputs and logs go to ``workdir``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / f"{label}-config.json"
     catalog_path = workdir / f"{label}-catalog.json"
@@ -126,6 +146,10 @@ def run_tap(
     # GNU time reports the tap's own peak (a forked child's getrusage would count the parent's pages too).
     command = [TIME, "-f", "%M %U %S", "-o", str(rss_path), sys.executable, "-m", "tap_qualtrics"]
     command += ["--config", str(config_path), "--catalog", str(catalog_path)]
+    if state is not None:
+        state_path = workdir / f"{label}-state.json"
+        state_path.write_text(json.dumps(state))
+        command += ["--state", str(state_path)]
     tally = OutputTally(COLLECTED_KEYS)
     with stderr_path.open("wb") as err:
         started = time.perf_counter()

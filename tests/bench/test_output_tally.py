@@ -25,3 +25,4 @@ def test_counts_records_and_keeps_keys_whatever_the_key_order() -> None:
         ("responses", "survey_id"): ["SV_1", "SV_2", "SV_3"],
         ("responses", "response_id"): ["R_1", "R_2", 7],
     }
+    assert tally.last_state == b'{"type":"STATE","value":{"note":"RECORD"}}'

@@ -1,0 +1,20 @@
+"""The deletions benchmark on a small survey: its check finds exactly the live responses, its export is a
+fraction of the full one, and the STATE does not depend on the survey's size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.deletions import deletions
+
+
+def test_the_check_is_exact_light_and_keeps_the_state_small(tmp_path: Path) -> None:
+    small, large = (
+        deletions(size, 5, 3, tmp_path / str(size), seed=5, no_cap=1 << 40) for size in (60, 600)
+    )
+    for found in (small, large):
+        assert found["exact_live_ids"]
+        assert found["deleted"] == 3
+        assert 0 < found["check_export_bytes"] < found["full_export_bytes"] / 4
+    assert small["state_bytes_second"] == large["state_bytes_second"]
+    assert small["state_bytes_first"] == large["state_bytes_first"]
