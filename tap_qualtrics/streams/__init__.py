@@ -17,6 +17,11 @@ from tap_qualtrics.streams.response_deletions import (
     ResponseDeletionChecksStream,
 )
 from tap_qualtrics.streams.responses import ResponsesStream
+from tap_qualtrics.streams.responses_in_progress import (
+    ResponseInProgressAnswersStream,
+    ResponseInProgressEmbeddedDataStream,
+    ResponsesInProgressStream,
+)
 from tap_qualtrics.streams.survey_structure import (
     BlocksStream,
     ExportColumnsStream,
@@ -43,6 +48,9 @@ __all__ = [
     "ResponseAnswersStream",
     "ResponseDeletionChecksStream",
     "ResponseEmbeddedDataStream",
+    "ResponseInProgressAnswersStream",
+    "ResponseInProgressEmbeddedDataStream",
+    "ResponsesInProgressStream",
     "ResponsesStream",
     "SubQuestionsStream",
     "SurveysStream",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from singer_sdk import StreamSchema, metrics
+from singer_sdk import Stream, StreamSchema, metrics
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
@@ -25,10 +25,11 @@ from tap_qualtrics.streams.response_children import ROLE_ANSWERS, ROLE_EMBEDDED_
 from tap_qualtrics.streams.responses import ResponsesStream
 
 
-class _ResponseChildStream(QualtricsStream):
-    """A stream whose rows ``ResponseChildren`` writes while ``responses`` is exported."""
+class ResponseChildStream(QualtricsStream):
+    """A stream whose rows ``ResponseChildren`` writes while its parent is exported: ``responses`` here,
+    ``responses_in_progress`` for the in-progress twins (tap_qualtrics/streams/responses_in_progress.py)."""
 
-    parent_stream_type = ResponsesStream
+    parent_stream_type: type[Stream] | None = ResponsesStream
     #: Incremental on the same key as ``responses``: each row carries its response's last-modified date, and a
     #: run writes the rows of exactly the responses it exports (those modified since the survey's bookmark).
     #: The catalog says so (INCREMENTAL, key ``last_modified_date``). The bookmark itself is kept by
@@ -82,10 +83,10 @@ class _ResponseChildStream(QualtricsStream):
             for row in rows:
                 self._write_record_message(row)
             return
-        writer.write_records(self.name, rows)
+        writer.write_records(self.name, rows, self._stream_version)
 
 
-class ResponseAnswersStream(_ResponseChildStream):
+class ResponseAnswersStream(ResponseChildStream):
     """One row per answered (or seen-but-unanswered) cell of each response."""
 
     name = "response_answers"
@@ -93,7 +94,7 @@ class ResponseAnswersStream(_ResponseChildStream):
     role = ROLE_ANSWERS
 
 
-class ResponseEmbeddedDataStream(_ResponseChildStream):
+class ResponseEmbeddedDataStream(ResponseChildStream):
     """One row per embedded-data value of each response."""
 
     name = "response_embedded_data"

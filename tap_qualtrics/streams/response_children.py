@@ -1,11 +1,13 @@
-"""Feeding ``response_answers`` and ``response_embedded_data`` from the export pass of ``responses``.
+"""Feeding the answer rows of a response export from its export pass: ``response_answers`` and
+``response_embedded_data`` from ``responses``, ``response_in_progress_answers`` and
+``response_in_progress_embedded_data`` from ``responses_in_progress``.
 
 The SDK syncs a child stream once per parent record, and each child sync writes a SCHEMA message and a log
-line: for 200,000 responses, 200,000 of each. :class:`ResponseChildren`, owned by the ``responses`` stream,
-does instead:
+line: for 200,000 responses, 200,000 of each. :class:`ResponseChildren`, owned by the exporting stream (the
+owner; its children are found among the owner's own child streams), does instead:
 
-* write the SCHEMA of each selected child once, when ``responses`` starts syncing;
-* decompose each response right before ``responses`` yields it (:meth:`ColumnMap.decompose`) and write its
+* write the SCHEMA of each selected child once, when the owner starts syncing;
+* decompose each response right before the owner yields it (:meth:`ColumnMap.decompose`) and write its
   rows at once to the tap's one writer: a response's rows always precede the response itself and the STATE
   that covers it, so a run resumed from any STATE has every row of every response before its bookmark, and
   no second export is needed;
@@ -43,11 +45,12 @@ logger = logging.getLogger("tap-qualtrics.answers")
 
 
 class ResponseChildren:
-    """Decomposes the responses the ``responses`` stream exports and writes its selected children's rows."""
+    """Decomposes the responses a stream exports (``responses``, ``responses_in_progress``) and writes the rows
+    of its selected children (recognised by ``role``)."""
 
-    def __init__(self, responses: Any) -> None:
-        self._responses = responses
-        children = list(responses.child_streams)
+    def __init__(self, owner: Any) -> None:
+        self._owner = owner
+        children = list(owner.child_streams)
         self._answers = _selected_child(children, ROLE_ANSWERS)
         self._embedded = _selected_child(children, ROLE_EMBEDDED_DATA)
         self.active = self._answers is not None or self._embedded is not None
@@ -77,7 +80,7 @@ class ResponseChildren:
                 child.stop_counting()
 
     def write(self, record: Mapping[str, Any]) -> None:
-        """The rows of one ``responses`` record, written before the record itself."""
+        """The rows of one exported response's record, written before the record itself."""
         if not self.active:
             return
         survey_id = record["survey_id"]
@@ -108,8 +111,8 @@ class ResponseChildren:
         that are neither metadata nor question keys are embedded data)."""
         legacy = definition = None
         if self._answers is not None:
-            legacy = self._responses.request_result("GET", f"/surveys/{survey_id}")
-            definition = self._responses.request_result("GET", f"/survey-definitions/{survey_id}")
+            legacy = self._owner.request_result("GET", f"/surveys/{survey_id}")
+            definition = self._owner.request_result("GET", f"/survey-definitions/{survey_id}")
         column_map = build_column_map(survey_id, legacy, definition)
         self._maps[survey_id] = column_map
         while len(self._maps) > MAPS_KEPT:

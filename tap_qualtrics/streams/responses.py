@@ -20,10 +20,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 
-from singer_sdk import StreamSchema
-from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
@@ -37,13 +35,10 @@ from tap_qualtrics.exports.engine import (
 )
 from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.exports.windows import split_window
-from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
 from tap_qualtrics.model.coerce import to_bool, to_int, to_number, to_text
 from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
-from tap_qualtrics.schema_files import SCHEMAS
-from tap_qualtrics.streams.account import to_timestamp
-from tap_qualtrics.streams.response_children import ResponseChildren
+from tap_qualtrics.streams.response_exports import ResponseExportStream
 
 # values key -> (column, conversion). Keys follow the JSON/NDJSON export.
 METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
@@ -96,56 +91,24 @@ class MalformedExportError(Exception):
     """A response lacks what the bookmark needs (its ID or dates): fail the survey, never skip it."""
 
 
-class ResponsesStream(QualtricsStream):
+class ResponsesStream(ResponseExportStream):
     """Survey responses (finished ones, as the export API returns them), one partition per survey."""
 
     name = "responses"
-    primary_keys = ("survey_id", "response_id")
     replication_key = "last_modified_date"
-    schema = StreamSchema(SCHEMAS)
-    required_scopes: ClassVar[tuple[str, ...]] = ("read:surveys", "read:survey_responses")
-    # Records are built JSON-ready; walking every answer of every response again costs a third of a sync.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._partitions: list[dict[str, Any]] | None = None
         self._pipeline: ExportPipeline | None = None
         self._exporter: ResponseExporter | None = None
-        #: survey ID -> creation date from the survey list (where shorter windows start cutting)
-        self._created: dict[str, str] = {}
         #: surveys without a bookmark yet: their first export is checked against max_responses_per_export
         self._first_syncs: set[str] = set()
-        self._children: ResponseChildren | None = None
 
     @property
     @override
     def is_sorted(self) -> bool:
         """Exports are requested with ``sortByLastModifiedDate``: bookmarks advance per record."""
         return True
-
-    @property
-    @override
-    def partitions(self) -> list[dict[str, Any]] | None:
-        """``{"survey_id": ...}`` for every selected survey of the live list (listed once per run)."""
-        if self._partitions is None:
-            self._partitions = [
-                {"survey_id": survey_id} for survey_id in self._selected_survey_ids()
-            ]
-        return self._partitions
-
-    def _selected_survey_ids(self) -> list[str]:
-        surveys = self.selected_surveys()
-        for survey_id, element in surveys.items():
-            if not element:
-                self.logger.warning(
-                    "Survey %s from survey_ids is not in the survey list; exporting its responses anyway",
-                    survey_id,
-                )
-            created = to_timestamp(element.get("creationDate"))
-            if created:
-                self._created[survey_id] = created
-        return list(surveys)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -244,10 +207,6 @@ class ResponsesStream(QualtricsStream):
             value = self.compare_start_date(value, start_date) if value else start_date
         return normalize_or_none(value)
 
-    def _is_last_partition(self, context: Context) -> bool:
-        partitions = self.partitions or []
-        return not partitions or partitions[-1] == dict(context)
-
     # -- records -------------------------------------------------------------------------------------------
 
     def _window_records(
@@ -333,32 +292,6 @@ class ResponsesStream(QualtricsStream):
             )  # the response's answer rows go out before it (and the STATE after it)
             yield record
         children.report(survey_id)
-
-    # -- children: response_answers, response_embedded_data -------------------------------------------------
-
-    def _response_children(self) -> ResponseChildren:
-        if self._children is None:
-            self._children = ResponseChildren(self)
-        return self._children
-
-    @override
-    def generate_child_contexts(
-        self, record: Record, context: Context | None
-    ) -> Iterable[Context | None]:
-        """None: the children's rows are written in this stream's export pass (streams/answer_rows.py), not by
-        one child sync per response."""
-        return ()
-
-    @override
-    def _write_record_message(self, record: Record) -> None:
-        """The tap's one record-writing seam: records are built JSON-ready in schema order, so they go to the
-        tap's writer directly when the SDK's record path would not change them (:mod:`tap_qualtrics.output`)."""
-        writer = self.record_writer
-        if writer is None:
-            super()._write_record_message(record)
-            return
-        writer.write_records(self.name, (record,), self._stream_version)
-        self.state_manager.is_flushed = False
 
     def _complete_window(self, context: Context, end: str) -> None:
         """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""

@@ -13,7 +13,7 @@ import pytest
 from support.tap import sandbox, token_config
 from support.taprun import TAP_COMMAND, TapRun, tap_process_env, write_inputs
 
-STREAM_COUNT = 18
+STREAM_COUNT = 23
 
 
 def _discover(tmp_path: Path, config: dict[str, Any] | None) -> TapRun:
