@@ -109,19 +109,19 @@ def main() -> int:
                 changed = max(
                     sandbox.truth()["surveys"].items(), key=lambda item: len(item[1]["responses"])
                 )[0]
-                change = sandbox.mutate({"survey_id": changed, "add": 3, "edit": 2})
+                change = sandbox.mutate({"survey_id": changed, "add": 3, "edit": 2, "delete": 1})
                 step(
-                    f"2) In the sandbox, survey {changed} got {len(change['added'])} new responses and "
-                    f"{len(change['edited'])} edited ones. Running again; Meltano hands the tap its "
-                    "saved state:"
+                    f"2) In the sandbox, survey {changed} got {len(change['added'])} new responses, "
+                    f"{len(change['edited'])} edited ones and {len(change['deleted'])} deleted one. "
+                    "Running again; Meltano hands the tap its saved state:"
                 )
                 before = _modified(db, changed, change["edited"])
                 if not _run(env, postgres):
                     return 1
                 ok = print_incremental(db, counts, changed, change, before)
+                empty = [table for table, count in table_counts(db).items() if count == 0]
             step("Stopping PostgreSQL ...")
 
-    empty = [table for table, count in counts.items() if count == 0]
     print(f"\nDone in {time.monotonic() - started:.0f} s. The database stays in {_shown(PGDATA)}/.")
     print(
         "Open it with psql (this starts PostgreSQL on that directory and stops it when psql exits):"
@@ -226,8 +226,8 @@ def _show_progress(line: str) -> None:
     _print_line(match["time"], who, message)
 
 
-def print_summary(db: Any) -> dict[str, int]:
-    """Row counts and a readable sample of every table; returns the counts."""
+def table_counts(db: Any) -> dict[str, int]:
+    """Rows per table of the schema, by table name."""
     tables = [
         name
         for (name,) in db.execute(
@@ -235,10 +235,16 @@ def print_summary(db: Any) -> dict[str, int]:
             [SCHEMA],
         ).fetchall()
     ]
-    counts = {
+    return {
         table: db.execute(f'SELECT count(*) FROM {SCHEMA}."{table}"').fetchone()[0]
         for table in tables
     }
+
+
+def print_summary(db: Any) -> dict[str, int]:
+    """Row counts and a readable sample of every table; returns the counts."""
+    counts = table_counts(db)
+    tables = list(counts)
     print(f"   Tables in schema {SCHEMA}:")
     for table in tables:
         print(f"     {table:<28} {counts[table]:>7} rows")
@@ -343,6 +349,19 @@ def _modified(db: Any, survey_id: str, response_ids: list[str]) -> dict[str, Any
     )
 
 
+def _deleted_responses(db: Any, survey_id: str) -> list[str]:
+    """The survey's loaded responses that its last deletion check did not find (docs/querying.md)."""
+    rows = db.execute(
+        f"SELECT r.response_id FROM {SCHEMA}.responses r "
+        f"JOIN {SCHEMA}.response_deletion_checks c USING (survey_id) "
+        "WHERE r.survey_id = %s AND r.recorded_date < c.recorded_before AND NOT EXISTS ("
+        f"  SELECT 1 FROM {SCHEMA}.live_response_ids l WHERE l.survey_id = r.survey_id"
+        "   AND l.response_id = r.response_id AND l.checked_at >= c.checked_at) ORDER BY 1",
+        [survey_id],
+    ).fetchall()
+    return [response_id for (response_id,) in rows]
+
+
 def print_incremental(
     db: Any, counts: dict[str, int], survey_id: str, change: dict[str, Any], before: dict
 ) -> bool:
@@ -358,6 +377,12 @@ def print_incremental(
     found = sum(1 for response_id in change["added"] if response_id in after)
     print(f"     new responses loaded: {found} of {len(change['added'])}")
     ok = ok and found == len(change["added"])
+    deleted = _deleted_responses(db, survey_id)
+    print(
+        f"     deleted in Qualtrics, found by the deletion check: {', '.join(deleted) or 'none'} "
+        "(the row stays; docs/querying.md#deleted-responses has the views)"
+    )
+    ok = ok and deleted == sorted(change["deleted"])
     if not ok:
         print(
             "ERROR: the incremental run did not pick up the changes exactly once", file=sys.stderr
