@@ -10,6 +10,7 @@ in `responses_in_progress`, and its in-progress answer and embedded-data rows ar
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from support.e2e import MeltanoProject, local_postgres
+from support.e2e import REPO, MeltanoProject, local_postgres
 
 from qualtrics_sandbox.server import running_sandbox
 
@@ -36,6 +37,7 @@ Key = tuple[str, str]
 
 @dataclass
 class Lifecycle:
+    schema: str
     truth: dict[str, dict[str, Any]] = field(default_factory=dict)  # run -> truth after it
     #: run -> table -> (survey_id, response_id) -> is the row current, per row of the table
     rows: dict[str, dict[str, list[tuple[Key, bool]]]] = field(default_factory=dict)
@@ -65,7 +67,7 @@ def lifecycle(
     fresh_schema: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Lifecycle]:
-    out = Lifecycle()
+    out = Lifecycle(fresh_schema)
     with running_sandbox(seed=23, surveys=2, responses=8, users=2, export_polls=1) as sandbox:
         project = MeltanoProject.for_sandbox(
             sandbox,
@@ -182,3 +184,29 @@ def test_finished_and_closed_responses_are_current_in_responses(lifecycle: Lifec
     assert moved <= _current(lifecycle.rows["third"]["response_answers"])
     # and no deleted in-progress response ever reached responses
     assert not lifecycle.deleted & {key for key, _ in responses}
+
+
+def test_the_documented_sql_gives_the_current_set(
+    lifecycle: Lifecycle, postgres: psycopg.Connection
+) -> None:
+    """docs/querying.md, "Responses in progress": its queries run on the loaded tables (schema qualtrics
+    there); the first is the sandbox's in-progress set, the second counts it per survey."""
+    section = (REPO / "docs" / "querying.md").read_text().partition("## Responses in progress")[2]
+    section = section.split("\n## ", 1)[0]
+    (block,) = re.findall(r"^```sql\n(.*?)^```", section, flags=re.DOTALL | re.MULTILINE)
+    statements = [
+        statement.strip()
+        for statement in re.split(r";\s*$", block, flags=re.MULTILINE)
+        if re.sub(r"--[^\n]*", "", statement).strip()
+    ]
+    results = []
+    for statement in statements:
+        sql = statement.replace("qualtrics.", f'"{lifecycle.schema}".')
+        with postgres.cursor(row_factory=dict_row) as cursor:
+            results.append(cursor.execute(sql).fetchall())
+    current, per_survey = results
+    truth = _in_progress(lifecycle.truth["third"])
+    assert {(row["survey_id"], row["response_id"]) for row in current} == truth
+    assert {row["survey_id"]: row["in_progress"] for row in per_survey} == {
+        sid: sum(1 for key in truth if key[0] == sid) for sid in {key[0] for key in truth}
+    }

@@ -337,6 +337,7 @@ def _documented_statements(*, deletions: bool = False) -> list[list[str]]:
     """The statements of each ```sql block in docs/querying.md: the queries before its deleted-responses
     section, or (``deletions``) the views and the erasure of that section."""
     queries, _, deleted = (REPO / "docs" / "querying.md").read_text().partition(DELETIONS_HEADING)
+    deleted = deleted.split("\n## ", 1)[0]  # the section ends at the next heading
     text = deleted if deletions else queries
     blocks = re.findall(r"^```sql\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
     assert blocks, "docs/querying.md has no sql block there"
