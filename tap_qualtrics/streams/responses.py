@@ -175,9 +175,8 @@ class ResponsesStream(ResponseExportStream):
         return self._exporter.fetch(survey_id, window)
 
     def _response_count(self, survey_id: str) -> int:
-        counts = self.request_result("GET", f"/surveys/{survey_id}").get("responseCounts")
-        auditable = to_int(counts.get("auditable")) if isinstance(counts, Mapping) else None
-        return auditable or 0
+        """The survey's auditable responses (read once per run, shared with the other streams)."""
+        return self.response_counts(survey_id)[0] or 0
 
     def _note_first_sync(self, context: Mapping[str, Any]) -> None:
         if self.stored_bookmark(context) is None:

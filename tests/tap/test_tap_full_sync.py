@@ -117,9 +117,10 @@ def test_definitions_and_legacy_surveys_are_fetched_as_documented(
     _, sandbox_view = synced
     requests = sandbox_view["stats"]["requests"]
     surveys = len(sandbox_view["truth"]["surveys"])
-    # the surveys stream's details, the response count checked before each survey's first export (too many
-    # responses for one export?), and the column map of response_answers (docs/answer-model.md §6: the
-    # definition and the legacy survey) for each survey that has responses to decompose
+    # the response counts (read once per run and shared: the deletion check, and before each survey's first
+    # export, too many responses for one export?), the surveys stream's details, and the column map of
+    # response_answers (docs/answer-model.md §6: the definition and the legacy survey) for each survey that
+    # has responses to decompose
     with_responses = sum(1 for s in sandbox_view["truth"]["surveys"].values() if s["responses"])
     assert requests["GET /survey-definitions/{surveyId}"] == surveys + with_responses
     assert requests["GET /surveys/{surveyId}"] == surveys + surveys + with_responses

@@ -18,9 +18,10 @@ from tap_qualtrics.tap import TapQualtrics
 _SANDBOX_LIFETIME = contextlib.ExitStack()
 SANDBOX = _SANDBOX_LIFETIME.enter_context(sandbox(seed=11, surveys=3, responses=6, users=8))
 atexit.register(_SANDBOX_LIFETIME.close)
-# responses in progress, for responses_in_progress and its answer rows (the generated data holds few)
+# responses in progress (for responses_in_progress and its answer rows: the generated data holds few), and one
+# deleted response per survey (for response_deletion_checks and live_response_ids)
 for _survey_id in SANDBOX.truth()["surveys"]:
-    SANDBOX.mutate({"survey_id": _survey_id, "start": 2})
+    SANDBOX.mutate({"survey_id": _survey_id, "start": 2, "delete": 1})
 
 
 def _every_stream_selected() -> dict[str, Any]:
