@@ -12,20 +12,17 @@ per survey, as the SDK counts a stream's records per partition.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from singer_sdk import Stream, StreamSchema, metrics
-from singer_sdk.helpers.types import Context, Record
+from singer_sdk import Stream, StreamSchema
 
-from tap_qualtrics._compat import override
-from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.schema_files import SCHEMAS
+from tap_qualtrics.streams.parent_written import ParentWrittenStream
 from tap_qualtrics.streams.response_children import ROLE_ANSWERS, ROLE_EMBEDDED_DATA
 from tap_qualtrics.streams.responses import ResponsesStream
 
 
-class ResponseChildStream(QualtricsStream):
+class ResponseChildStream(ParentWrittenStream):
     """A stream whose rows ``ResponseChildren`` writes while its parent is exported: ``responses`` here,
     ``responses_in_progress`` for the in-progress twins (tap_qualtrics/streams/responses_in_progress.py)."""
 
@@ -41,49 +38,6 @@ class ResponseChildStream(QualtricsStream):
     schema = StreamSchema(SCHEMAS)
     #: how ResponseChildren recognises the stream
     role: ClassVar[str] = ""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._written = 0
-        self._counter: metrics.Counter | None = None
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Nothing of its own: the rows are written in the export pass of ``responses``."""
-        return ()
-
-    def write_schema(self) -> None:
-        """The SCHEMA message (once per run, before any row)."""
-        self._write_schema_message()
-
-    def start_counting(self, context: Context) -> None:
-        """Count this survey's rows in a ``record_count`` metric (logged when :meth:`stop_counting` runs)."""
-        self.stop_counting()
-        self._counter = self.get_record_counter()
-        self._counter.with_context(dict(context))
-
-    def stop_counting(self) -> None:
-        counter, self._counter = self._counter, None
-        if counter is not None:
-            counter.exit()
-
-    def write_rows(self, rows: list[dict[str, Any]]) -> None:
-        """RECORD messages for ``rows`` (already in this stream's schema); the caller has ordered them before
-        the response's own record."""
-        limit = self.ABORT_AT_RECORD_COUNT
-        if limit is not None:  # dry runs (--test, the SDK test suite) cap every stream
-            rows = rows[: max(0, limit - self._written)]
-        if not rows:
-            return
-        self._written += len(rows)
-        if self._counter is not None:
-            self._counter.increment(len(rows))
-        writer = self.record_writer
-        if writer is None:
-            for row in rows:
-                self._write_record_message(row)
-            return
-        writer.write_records(self.name, rows, self._stream_version)
 
 
 class ResponseAnswersStream(ResponseChildStream):
