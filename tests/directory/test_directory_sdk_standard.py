@@ -11,15 +11,18 @@ import contextlib
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from support.directory import sandbox, token_config
+from support.tap import every_stream_selected, give_every_stream_records
 
 from tap_qualtrics.tap import TapQualtrics
 
 _SANDBOX_LIFETIME = contextlib.ExitStack()
 SANDBOX = _SANDBOX_LIFETIME.enter_context(sandbox(seed=15, surveys=3, responses=5, users=6))
 atexit.register(_SANDBOX_LIFETIME.close)
+give_every_stream_records(SANDBOX)
 
 TestTapQualtricsAccountStreams = get_tap_test_class(
     tap_class=TapQualtrics,
     config=token_config(SANDBOX, page_size=3),
     suite_config=SuiteConfig(max_records_limit=60),
+    catalog=every_stream_selected(),
 )

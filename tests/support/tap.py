@@ -16,6 +16,8 @@ from tap_qualtrics.model.timestamps import parse_timestamp
 __all__ = [
     "FAST_SETTINGS",
     "REPO",
+    "every_stream_selected",
+    "give_every_stream_records",
     "oauth_config",
     "sandbox",
     "selected_catalog",
@@ -84,3 +86,20 @@ def selected_catalog(streams: Iterable[str]) -> dict[str, Any]:
             if metadata["breadcrumb"] == []:
                 metadata["metadata"]["selected"] = entry["tap_stream_id"] in wanted
     return catalog
+
+
+def every_stream_selected() -> dict[str, Any]:
+    """The catalog with every stream selected, as a user selects streams. (The SDK test suite's own
+    select-all comes after the tap has built its stream maps, so the streams not selected by default,
+    responses_in_progress and its answer rows, would be checked against a schema without properties.)"""
+    from tap_qualtrics.tap import TapQualtrics
+
+    catalog: dict[str, Any] = TapQualtrics(config={}, validate_config=False).catalog_dict
+    return selected_catalog(entry["tap_stream_id"] for entry in catalog["streams"])
+
+
+def give_every_stream_records(handle: Any) -> None:
+    """Two responses in progress and one deleted response per survey: the generated data holds few of the
+    first, and none of the second (response_deletion_checks and live_response_ids have rows only then)."""
+    for survey_id in handle.truth()["surveys"]:
+        handle.mutate({"survey_id": survey_id, "start": 2, "delete": 1})
