@@ -15,6 +15,7 @@ import requests
 from bench.deletions import deletions
 from bench.floor import measure_floor
 from bench.sandbox_export import download_export
+from bench.subsets import subsets
 from bench.taprun import available_streams, run_tap, selected_catalog
 from qualtrics_sandbox.server import running_sandbox
 
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["throughput", "memory", "concurrency", "answers", "deletions"],
+        choices=["throughput", "memory", "concurrency", "answers", "deletions", "subsets"],
         help="run only these scenarios (repeatable)",
     )
     parser.add_argument(
@@ -63,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=10,
         help="questions per survey in the deletions run (10; the check exports no answers)",
+    )
+    parser.add_argument(
+        "--wide-questions",
+        type=int,
+        default=300,
+        help="questions of the wide survey in the subsets run (300; 20 of them exported)",
+    )
+    parser.add_argument(
+        "--wide-responses", type=int, default=5000, help="responses of that survey (5000)"
     )
     parser.add_argument(
         "--workdir", type=Path, help="keep tap outputs here (default: a temporary directory)"
@@ -318,6 +328,22 @@ def _table(report: dict[str, Any]) -> str:
             ),
             row.format("  exact live IDs vs sandbox truth", str(found["exact_live_ids"])),
         ]
+    wide = report.get("subsets")
+    if wide:
+        whole, part = wide["whole"], wide["subset"]
+        lines += [
+            row.format(
+                f"subsets: {whole['responses']} responses x {wide['questions']} questions, whole (s)",
+                whole["tap_seconds"],
+            ),
+            row.format(f"  {wide['subset_questions']}-question subset (s)", part["tap_seconds"]),
+            row.format(
+                "  export bytes whole / subset", f"{whole['export_bytes']} / {part['export_bytes']}"
+            ),
+            row.format(
+                "  answer rows whole / subset", f"{whole['answer_rows']} / {part['answer_rows']}"
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -348,6 +374,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 for size in (args.small_responses, args.responses)
             ]
+        if "subsets" in wanted:
+            report["subsets"] = subsets(
+                args.wide_responses,
+                args.wide_questions,
+                20,
+                workdir,
+                seed=SEED,
+                no_cap=NO_EXPORT_CAP,
+            )
     print(_table(report))
     print(json.dumps(report, sort_keys=True))
     return 0

@@ -21,7 +21,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_qualtrics.model.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
-from tap_qualtrics.selection import SurveySelection
+from tap_qualtrics.selection import SUBSET_OPTIONS, ExportSubsets, SurveySelection
 
 API_PATH = "/API/v3"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
@@ -109,6 +109,17 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         description=(
             "Survey IDs or glob patterns (e.g. SV_abc*) to include in surveys, questions, responses, "
             "distributions and distribution_contacts. Default: every survey the credentials can see."
+        ),
+    ),
+    th.Property(
+        "export_subsets",
+        th.ObjectType(additional_properties=True),
+        description=(
+            "Survey ID or glob pattern -> the part of its responses to export: "
+            '{"SV_abc": {"question_ids": ["QID1", "QID7"], "embedded_data_ids": ["source"], '
+            '"survey_metadata_ids": ["startDate"]}} (each list optional; a survey takes the entry naming '
+            "it, else the first matching pattern). The response ID and recorded date are always "
+            "exported. A survey whose subset changes is synced again from start_date."
         ),
     ),
     th.Property(
@@ -248,6 +259,7 @@ class Settings:
     max_responses_per_export: int = DEFAULT_MAX_RESPONSES_PER_EXPORT
     rate_limits: Mapping[str, int] = field(default_factory=dict)
     activate_versions: bool = True
+    export_subsets: ExportSubsets = field(default_factory=ExportSubsets)
 
     @property
     def uses_oauth(self) -> bool:
@@ -291,6 +303,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         ),
         rate_limits=_rate_limits(config.get("rate_limits_per_minute")),
         activate_versions=config.get("emit_activate_version_messages") is not False,
+        export_subsets=_export_subsets(config.get("export_subsets")),
     )
 
 
@@ -479,6 +492,40 @@ def _survey_selection(value: Any) -> SurveySelection:
                 f"survey_ids entry{shown} is not a survey ID or glob pattern, such as SV_abc123 or SV_*."
             )
     return SurveySelection(entries)
+
+
+def _export_subsets(value: Any) -> ExportSubsets:
+    if value is None:
+        return ExportSubsets()
+    if not isinstance(value, Mapping):
+        raise SettingsError(
+            'export_subsets must be an object: {"SV_abc": {"question_ids": ["QID1", "QID7"]}}.'
+        )
+    entries = []
+    for key, subset in value.items():
+        shown = f" {key!r}" if _HARMLESS_TO_ECHO.fullmatch(str(key)) else ""
+        if not _SURVEY_ID_ENTRY.fullmatch(str(key)):
+            raise SettingsError(
+                f"export_subsets key{shown} is not a survey ID or glob pattern, such as SV_abc123 or SV_*."
+            )
+        if not isinstance(subset, Mapping) or not subset:
+            raise SettingsError(
+                f"export_subsets{shown} must map to an object with question_ids, embedded_data_ids or "
+                "survey_metadata_ids."
+            )
+        lists = []
+        for name, ids in subset.items():
+            if name not in SUBSET_OPTIONS:
+                raise SettingsError(
+                    f"export_subsets{shown} has an unknown key"
+                    f"{' ' + repr(name) if _HARMLESS_TO_ECHO.fullmatch(str(name)) else ''}: use "
+                    "question_ids, embedded_data_ids or survey_metadata_ids."
+                )
+            if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+                raise SettingsError(f"export_subsets{shown} {name} must be a list of IDs.")
+            lists.append((name, tuple(ids)))
+        entries.append((str(key), tuple(lists)))
+    return ExportSubsets(tuple(entries))
 
 
 def _directory_ids(value: Any) -> tuple[str, ...] | None:

@@ -114,13 +114,15 @@ class ResponseExporter:
         self._sleep = sleep
         self._clock = clock
 
-    def fetch(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
-        """Start, wait for and download one export of ``window``; returns the file rewound (the caller
-        closes it).
+    def fetch(
+        self, survey_id: str, window: ExportWindow, options: Mapping[str, Any] | None = None
+    ) -> IO[bytes]:
+        """Start, wait for and download one export of ``window`` (with ``options`` such as ``questionIds``
+        added); returns the file rewound (the caller closes it).
 
         Safe to call from several threads at once (the concurrent export pipeline does).
         """
-        return self.fetch_body(survey_id, export_request_body(window))
+        return self.fetch_body(survey_id, {**export_request_body(window), **(options or {})})
 
     def fetch_body(
         self, survey_id: str, body: Mapping[str, Any], what: str = "response export"

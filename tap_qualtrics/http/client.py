@@ -250,13 +250,17 @@ class QualtricsStream(RESTStream[ParseResult | None]):
             chosen.setdefault(survey_id, {})
         return chosen
 
+    def stored_partition_state(self, context: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The partition's state as the run received it or has written it so far, read without writing."""
+        bookmarks = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
+        return next(
+            (p for p in bookmarks.get("partitions") or [] if p.get("context") == dict(context)), {}
+        )
+
     def stored_bookmark(self, context: Mapping[str, Any]) -> str | None:
         """The partition's bookmark as the state holds it (``None`` if it was kept for another replication
         key). Reads without writing, so it can look ahead at partitions not synced yet."""
-        bookmarks = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
-        state: Mapping[str, Any] = next(
-            (p for p in bookmarks.get("partitions") or [] if p.get("context") == dict(context)), {}
-        )
+        state = self.stored_partition_state(context)
         if state.get("replication_key") != self.replication_key:
             return None
         return normalize_or_none(state.get("replication_key_value"))

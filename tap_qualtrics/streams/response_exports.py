@@ -68,6 +68,10 @@ class ResponseExportStream(QualtricsStream):
                 self._created[survey_id] = created
         return list(surveys)
 
+    def export_options(self, survey_id: str) -> dict[str, list[str]]:
+        """The survey's ``export_subsets`` entry as export options (``{}``: the whole export)."""
+        return self.run.settings.export_subsets.options_for(survey_id)
+
     def _is_last_partition(self, context: Context) -> bool:
         partitions = self.partitions or []
         return not partitions or partitions[-1] == dict(context)

@@ -17,6 +17,7 @@ The Qualtrics API facts this relies on: docs/qualtrics-api.md §11-§17.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -60,6 +61,8 @@ METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "externalReference": ("external_reference", to_text),
     "externalDataReference": ("external_reference", to_text),
 }
+#: partition state: the export options its bookmark was made with (absent: the whole export)
+OPTIONS_KEY = "export_options"
 LAST_MODIFIED_KEYS = ("LastModifiedDate", "lastModifiedDate", "_lastModifiedDate")
 _PLAIN_UTC_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -116,6 +119,7 @@ class ResponsesStream(ResponseExportStream):
         if not context:
             return  # no survey selected: the SDK still asks once without a partition
         survey_id = context["survey_id"]
+        kept = self._restart_if_options_changed(context)
         start = self.starting_timestamp(context)
         end = self.run.export_window_end
         if start is not None and start >= end:
@@ -134,7 +138,7 @@ class ResponsesStream(ResponseExportStream):
             pipeline.close()
             raise
         except Exception as error:  # noqa: BLE001 - one survey's failure must not stop the others
-            self._fail(context, survey_id, error, restore_bookmark_to=start)
+            self._fail(context, survey_id, error, restore_bookmark_to=start, kept=kept)
             return
         finally:
             if self._is_last_partition(context):
@@ -172,7 +176,7 @@ class ResponsesStream(ResponseExportStream):
                 msg = f"the survey holds {count} responses, more than max_responses_per_export ({limit})"
                 raise SplittableExportError(msg, pieces=math.ceil(count / limit))
         assert self._exporter is not None  # noqa: S101 - created with the pipeline
-        return self._exporter.fetch(survey_id, window)
+        return self._exporter.fetch(survey_id, window, self.export_options(survey_id))
 
     def _response_count(self, survey_id: str) -> int:
         """The survey's auditable responses (read once per run, shared with the other streams)."""
@@ -200,7 +204,7 @@ class ResponsesStream(ResponseExportStream):
 
     def _planned_start(self, context: Mapping[str, Any]) -> str | None:
         """The start :meth:`starting_timestamp` will give this partition, read without writing state."""
-        value = self.stored_bookmark(context)
+        value = None if self._options_changed(context) else self.stored_bookmark(context)
         start_date = self.config.get("start_date")
         if start_date:
             value = self.compare_start_date(value, start_date) if value else start_date
@@ -222,7 +226,7 @@ class ResponsesStream(ResponseExportStream):
                     spool = pipeline.take(survey_id, window)
                 else:
                     assert self._exporter is not None  # noqa: S101 - created with the pipeline
-                    spool = self._exporter.fetch(survey_id, window)
+                    spool = self._exporter.fetch(survey_id, window, self.export_options(survey_id))
             except SplittableExportError as error:
                 windows[:0] = self._shorter_windows(survey_id, window, error)
                 continue
@@ -250,12 +254,52 @@ class ResponsesStream(ResponseExportStream):
         )
         return pieces
 
+    # -- export options (export_subsets) -------------------------------------------------------------------
+
+    def _options_signature(self, survey_id: str) -> str:
+        options = self.export_options(survey_id)
+        return json.dumps(options, sort_keys=True) if options else ""
+
+    def _options_changed(self, context: Mapping[str, Any]) -> bool:
+        """The survey has a bookmark, made with other export options than this run's."""
+        stored = self.stored_partition_state(context).get(OPTIONS_KEY, "")
+        return self.stored_bookmark(context) is not None and stored != self._options_signature(
+            context["survey_id"]
+        )
+
+    def _restart_if_options_changed(self, context: Context) -> str | None:
+        """A survey whose export options changed is synced again from ``start_date`` (its rows are then all
+        of one kind); returns the bookmark it had, which a failure restores."""
+        if not self._options_changed(context):
+            return None
+        state = self.get_context_state(context)
+        kept = state.pop("replication_key_value", None)
+        # the SDK wrote where this sync starts before asking for records: from start_date now
+        state["starting_replication_value"] = self.config.get("start_date")
+        self.logger.warning(
+            "The export options of survey %s (export_subsets) changed since its bookmark %s: its responses "
+            "are synced again from %s",
+            context["survey_id"],
+            kept,
+            self.config.get("start_date") or "the beginning",
+        )
+        return str(kept) if kept is not None else None
+
+    def _note_options(self, state: dict[str, Any], survey_id: str) -> dict[str, Any]:
+        """The bookmark in ``state`` was made with this run's export options: say which."""
+        signature = self._options_signature(survey_id)
+        if signature:
+            state[OPTIONS_KEY] = signature
+        else:
+            state.pop(OPTIONS_KEY, None)
+        return state
+
     def _advance_bookmark(self, context: Context, window_end: str) -> None:
         """Every response modified before ``window_end`` was emitted: a resumed run starts there."""
         value = normalize_or_none(window_end)
         current = self.get_context_state(context).get("replication_key_value")
         if value and (current is None or str(current) < value):
-            self.write_bookmark(context, value)
+            self._note_options(self.write_bookmark(context, value), context["survey_id"])
 
     def _spool_records(self, spool: Any, survey_id: str, start: str | None) -> Iterator[Record]:
         children = self._response_children()
@@ -294,14 +338,27 @@ class ResponsesStream(ResponseExportStream):
 
     def _complete_window(self, context: Context, end: str) -> None:
         """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""
-        self.finalize_state_progress_markers(self.write_bookmark(context, end))
+        state = self._note_options(self.write_bookmark(context, end), context["survey_id"])
+        self.finalize_state_progress_markers(state)
 
     def _fail(
-        self, context: Context, survey_id: str, error: Exception, *, restore_bookmark_to: str | None
+        self,
+        context: Context,
+        survey_id: str,
+        error: Exception,
+        *,
+        restore_bookmark_to: str | None,
+        kept: str | None = None,
     ) -> None:
         reason = self.run.redact(error_reason(error))
         self.logger.error("Responses of survey %s were not synced this run: %s", survey_id, reason)
         self.run.failures.record(survey_id, reason)
+        if kept is not None:
+            state = self.get_context_state(context)
+            if state.get(OPTIONS_KEY, "") != self._options_signature(survey_id):
+                # a restart for new export options failed before a window was done: the old bookmark stays
+                state["replication_key_value"] = kept
+                return
         if isinstance(error, UnsortedExportError):
             # Records emitted so far may have skipped others: fall back to where this run started.
             state = self.get_context_state(context)

@@ -113,7 +113,8 @@ class ResponsesInProgressStream(ResponseExportStream):
     def _fetch(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
         """A survey's in-progress export (on an export thread when concurrent); ``window`` is :data:`WHOLE_SET`."""
         assert self._exporter is not None  # noqa: S101 - created with the pipeline
-        return self._exporter.fetch_body(survey_id, IN_PROGRESS_EXPORT, "in-progress export")
+        body = {**IN_PROGRESS_EXPORT, **self.export_options(survey_id)}
+        return self._exporter.fetch_body(survey_id, body, "in-progress export")
 
     def _prefetch_after(self, context: Context, pipeline: ExportPipeline) -> None:
         """Keep the exports of the next ``max_concurrent_exports`` surveys in flight."""

@@ -1,0 +1,60 @@
+"""A wide survey exported whole and with a 20-question subset (``export_subsets``): export size and tap time.
+
+The same survey is synced twice in one run, each from no state: once whole, once with only its first
+``subset`` questions (and all its embedded data and metadata), with ``responses`` and ``response_answers``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from bench.taprun import run_tap, selected_catalog
+from qualtrics_sandbox.server import running_sandbox
+
+STREAMS = ("responses", "response_answers")
+_DOWNLOADED = re.compile(r"Downloaded the response export of \S+ \((\d+) bytes\)")
+
+
+def _export_bytes(log: Path) -> int:
+    return sum(int(size) for size in _DOWNLOADED.findall(log.read_text(errors="replace")))
+
+
+def subsets(
+    responses: int, questions: int, subset: int, workdir: Path, *, seed: int, no_cap: int
+) -> dict[str, Any]:
+    with running_sandbox(
+        seed=seed,
+        surveys=1,
+        responses=responses,
+        questions=questions,
+        users=2,
+        export_polls=0,
+        export_max_bytes=no_cap,
+    ) as handle:
+        ((survey_id, survey),) = handle.truth()["surveys"].items()
+        chosen = survey["questions"][:subset]
+        base = {
+            "api_token": handle.api_token,
+            "base_url": handle.base_url,
+            "export_safety_lag_seconds": 0,
+            "export_poll_interval_seconds": 0,
+        }
+        catalog = selected_catalog(base, STREAMS)
+        runs = {}
+        for label, config in (
+            ("whole", base),
+            ("subset", {**base, "export_subsets": {survey_id: {"question_ids": chosen}}}),
+        ):
+            result = run_tap(config, catalog, workdir, f"subsets-{label}")
+            if result.returncode != 0:
+                raise SystemExit(f"the tap failed (subsets, {label}):\n{result.stderr_tail}")
+            runs[label] = {
+                "tap_seconds": round(result.wall_seconds, 2),
+                "export_bytes": _export_bytes(workdir / f"subsets-{label}-err.log"),
+                "answer_rows": result.count_lines("response_answers"),
+                "responses": len(result.record_ids("responses", "response_id")),
+                "peak_rss_mb": round(result.peak_rss_mb, 1),
+            }
+    return {"questions": questions, "subset_questions": len(chosen), **runs}
