@@ -533,6 +533,23 @@ class Survey:
     def embedded_fields(self) -> list[str]:
         return [f for f, *_ in self.embedded]
 
+    def filter_value(self, rec: ResponseRecord, field: str) -> str | None:
+        """The value a saved filter's predicate compares: ``str()`` of the response's exported JSON value
+        for ``field`` (a metadata key, e.g. ``finished`` -> ``"1"``/``"0"``, or an embedded-data field);
+        None when the response has no such value (a question's value keys are never compared)."""
+        if field in METADATA_IDS:
+            out = self.render(rec, question_ids=(), embedded_ids=(), metadata_ids=(field,))
+        else:
+            out = self.render(rec, question_ids=(), embedded_ids=(field,), metadata_ids=())
+        value = out["values"].get(field)
+        return None if value is None else str(value)
+
+    def filter_matches(self, rec: ResponseRecord, predicate: dict[str, str] | None) -> bool:
+        """Whether ``rec`` passes a saved filter's predicate ``{"field", "equals"}`` (None: every one)."""
+        if predicate is None:
+            return True
+        return self.filter_value(rec, predicate["field"]) == predicate["equals"]
+
     # ------------------------------------------------------------------------------------------------
     # list element / definition / legacy
 
@@ -1043,6 +1060,9 @@ class Account:
         self.group_members: dict[str, list[str]] = {}
         self.divisions: list[dict] = []
         self.filters: dict[str, list[dict]] = {}
+        #: filterId -> ``{"field", "equals"}`` of the saved filters added by ``POST /_sandbox/mutate
+        #: {"add_filter"}``; a filter without an entry (every built one) keeps every response.
+        self.filter_predicates: dict[str, dict[str, str]] = {}
         # XM Directory details (qualtrics_sandbox.xm_directory): contact dates and embedded data by
         # contact ID, and the side effects of GET /distributions/{id}/links.
         self.contact_details: dict[str, dict] = {}
@@ -1105,6 +1125,7 @@ class Account:
                     "deleted": list(s.deleted),
                     "closed": [rid for rid, r in s.responses.items() if r.closed],
                     "response_counts": s.response_counts(),
+                    "filters": self._filter_truth(s),
                 }
             return {
                 "surveys": surveys,
@@ -1130,6 +1151,18 @@ class Account:
                 "groups": [g["id"] for g in self.groups],
                 "divisions": [d["id"] for d in self.divisions],
             }
+
+    def _filter_truth(self, s: Survey) -> dict[str, list[str]]:
+        """Map each saved filter's ID to the sorted IDs of the recorded responses it keeps (all of
+        them for a filter without a predicate)."""
+        recorded = [r for r in s.responses.values() if r.recorded]
+        out = {}
+        for f in self.filters.get(s.id, []):
+            predicate = self.filter_predicates.get(f["filterId"])
+            out[f["filterId"]] = sorted(
+                r.response_id for r in recorded if s.filter_matches(r, predicate)
+            )
+        return out
 
     # ------------------------------------------------------------------------------------------------
     # mutation
@@ -1181,6 +1214,9 @@ class Account:
         (``closed``), ``"advance": n`` / ``"advance_ids"`` (``advanced``); a result key is there only
         when its mutation was asked for.
 
+        Saved filters (:meth:`_mutate_filters`): ``"add_filter": {"name", "field", "equals"}`` (result
+        ``"added_filter": filterId``) and ``"remove_filter": filterId`` (result ``"removed_filter"``).
+
         Also: ``"add_distributions": n, "edit_distributions": n`` with a survey (result keys
         ``added_distributions``/``edited_distributions``), and, without ``survey_id``, a directory
         mutation ``{"directory_id", "add_contacts", "edit_contacts", "delete_contacts",
@@ -1220,6 +1256,7 @@ class Account:
                 if u["response_id"] not in s.responses:
                     raise KeyError(u["response_id"])
             _check_lifecycle_ids(s, spec, delete_ids)
+            _check_filter_spec(self, s, spec)
             stamp = self._planted_stamp(spec["stamp"]) if spec.get("stamp") else self._stamp()
             self._mutations += 1
             mrng = random.Random(f"qualtrics-sandbox:{self.seed}:mutate:{s.id}:{self._mutations}")
@@ -1299,7 +1336,39 @@ class Account:
                 s.new_revision(stamp)
             if spec.get("add_distributions") or spec.get("edit_distributions"):
                 result.update(xm_directory.mutate_distributions(self, s, spec, stamp, mrng))
+            result.update(self._mutate_filters(s, spec, stamp, mrng))
             return result
+
+    def _mutate_filters(
+        self, s: Survey, spec: dict, stamp: datetime, mrng: random.Random
+    ) -> dict[str, str]:
+        """Saved filters (``spec`` checked already by :func:`_check_filter_spec`).
+
+        - ``"remove_filter": filterId``: the filter leaves ``GET /surveys/{id}/filters``; an export
+          naming it is refused like an unknown one. Result ``"removed_filter": filterId``.
+        - ``"add_filter": {"name", "field", "equals"}``: a new saved filter (created at the stamp, at
+          the end of the survey's list) whose export keeps the responses whose exported JSON value for
+          ``field``, as a string, equals ``equals`` (see :meth:`Survey.filter_value`). Result
+          ``"added_filter": filterId``.
+        """
+        out: dict[str, str] = {}
+        fid = spec.get("remove_filter")
+        if fid is not None:
+            self.filters[s.id] = [f for f in self.filters.get(s.id, []) if f["filterId"] != fid]
+            self.filter_predicates.pop(fid, None)
+            out["removed_filter"] = fid
+        add = spec.get("add_filter")
+        if add is not None:
+            known = {f["filterId"] for fs in self.filters.values() for f in fs}
+            fid = uuid4(mrng)
+            while fid in known:
+                fid = uuid4(mrng)
+            self.filters.setdefault(s.id, []).append(
+                {"filterId": fid, "filterName": add["name"], "creationDate": iso(stamp)}
+            )
+            self.filter_predicates[fid] = {"field": add["field"], "equals": add["equals"]}
+            out["added_filter"] = fid
+        return out
 
     # ------------------------------------------------------------------------------------------------
     # the response lifecycle
@@ -1488,6 +1557,36 @@ class Account:
 
 #: The keys of a user mutation (``POST /_sandbox/mutate`` without ``survey_id``).
 USER_MUTATIONS = ("add_users", "delete_users", "delete_user_ids")
+
+
+FILTER_SPEC_KEYS = ("name", "field", "equals")
+
+
+def _check_filter_spec(account: Account, s: Survey, spec: dict) -> None:
+    """Refuse a filter mutation before anything changes: ``add_filter`` must be an object with exactly
+    a non-empty string ``name`` and ``field`` and a string ``equals`` (ValueError); ``remove_filter``
+    must name one of the survey's saved filters (KeyError)."""
+    if "add_filter" in spec:
+        add = spec["add_filter"]
+        if not isinstance(add, dict):
+            raise ValueError('add_filter must be an object {"name", "field", "equals"}')
+        missing = [k for k in FILTER_SPEC_KEYS if k not in add]
+        unknown = sorted(set(add) - set(FILTER_SPEC_KEYS))
+        if missing or unknown:
+            raise ValueError(
+                f"add_filter needs exactly name, field and equals (missing {missing}, unknown {unknown})"
+            )
+        for key in FILTER_SPEC_KEYS:
+            if not isinstance(add[key], str) or (key != "equals" and not add[key].strip()):
+                raise ValueError(
+                    f"add_filter {key} must be a {'string' if key == 'equals' else 'non-empty string'}"
+                )
+    if "remove_filter" in spec:
+        fid = spec["remove_filter"]
+        if not isinstance(fid, str) or fid not in {
+            f["filterId"] for f in account.filters.get(s.id, [])
+        }:
+            raise KeyError(f"no saved filter {fid!r} on survey {s.id}")
 
 
 def _check_lifecycle_ids(s: Survey, spec: dict, delete_ids: list[str]) -> None:

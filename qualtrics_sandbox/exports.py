@@ -15,9 +15,16 @@ Selection
     (recordedDate, responseId);
   - ``continuationToken``: only records after the cursor the token was issued with (new and modified
     responses when the token came from a ``sortByLastModifiedDate`` export, new ones otherwise);
-  - ``limit`` keeps the first N;
-  - ``filterId`` must name one of the survey's saved filters; the sandbox does not model filter
-    logic, so a filter keeps every response.
+  - ``filterId`` must name one of the survey's saved filters (else 400); after the selection above
+    (recorded or in progress, ``startDate``/``endDate`` on ``recordedDate``) it keeps the responses
+    its predicate ``{"field", "equals"}`` matches: ``str()`` of the response's exported JSON value
+    for that metadata key or embedded-data field equals ``equals`` (so ``finished`` compares
+    ``"1"``/``"0"``, ``status`` ``"0"``/``"1"``; a response without the field never matches). The
+    built filters have no predicate and keep every response; ``POST /_sandbox/mutate {"add_filter":
+    {"name", "field", "equals"}}`` adds one that has (``Account.filter_predicates``), and truth
+    ``surveys[id]["filters"][filterId]`` lists the recorded responses it keeps. ``filterId`` with
+    ``sortByLastModifiedDate`` or continuation is refused, as by Qualtrics;
+  - ``limit`` keeps the first N (of the filtered responses).
 
 Continuation: with ``allowContinuation`` (or when ``continuationToken`` is given) the completed
 progress result carries a new ``continuationToken``. Its cursor is the newest (timestamp,
@@ -604,6 +611,10 @@ class ExportManager:
             if old is not None and k <= old:
                 continue
             picked.append((k, r))
+        if opts.filter_id is not None:
+            predicate = getattr(self.account, "filter_predicates", {}).get(opts.filter_id)
+            if predicate is not None:
+                picked = [(k, r) for k, r in picked if survey.filter_matches(r, predicate)]
         picked.sort(key=lambda kr: kr[0])
         truncated = opts.limit is not None and len(picked) > opts.limit
         if truncated:
