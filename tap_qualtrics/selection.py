@@ -1,12 +1,14 @@
-"""Which surveys a run covers (``survey_ids``), and what each survey's export holds (``export_subsets``);
-both take exact IDs or glob patterns."""
+"""Which surveys a run covers (``survey_ids``), and how each survey is exported (``export_subsets``,
+``filter_ids``); all take exact IDs or glob patterns."""
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 GLOB_CHARACTERS = frozenset("*?[")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,26 +45,37 @@ KEPT_METADATA = ("_recordId", "recordedDate")
 
 
 @dataclass(frozen=True)
-class ExportSubsets:
-    """``export_subsets``: survey ID or glob pattern -> the questions, embedded data and metadata to export.
+class PerSurvey(Generic[T]):
+    """Survey ID or glob pattern -> a value. A survey takes the entry naming it exactly, else the first
+    pattern (in the order given) that matches it."""
 
-    A survey takes the entry naming it exactly, else the first pattern (in the order given) matching it."""
+    entries: tuple[tuple[str, T], ...] = ()
 
-    entries: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    def get(self, survey_id: str) -> T | None:
+        exact = next((value for key, value in self.entries if key == survey_id), None)
+        if exact is not None:
+            return exact
+        return next(
+            (
+                value
+                for key, value in self.entries
+                if GLOB_CHARACTERS.intersection(key) and fnmatch.fnmatchcase(survey_id, key)
+            ),
+            None,
+        )
+
+
+#: one ``export_subsets`` entry: (setting key, IDs) pairs
+Subset = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ExportSubsets(PerSurvey[Subset]):
+    """``export_subsets``: survey ID or glob pattern -> the questions, embedded data and metadata to export."""
 
     def options_for(self, survey_id: str) -> dict[str, list[str]]:
         """The export options for a survey (``{}``: the whole export)."""
-        chosen = next((subset for key, subset in self.entries if key == survey_id), None)
-        if chosen is None:
-            chosen = next(
-                (
-                    subset
-                    for key, subset in self.entries
-                    if GLOB_CHARACTERS.intersection(key) and fnmatch.fnmatchcase(survey_id, key)
-                ),
-                (),
-            )
-        options = {SUBSET_OPTIONS[name]: list(ids) for name, ids in chosen}
+        options = {SUBSET_OPTIONS[name]: list(ids) for name, ids in self.get(survey_id) or ()}
         if "surveyMetadataIds" in options:
             wanted = options["surveyMetadataIds"]
             options["surveyMetadataIds"] = [*wanted, *(m for m in KEPT_METADATA if m not in wanted)]

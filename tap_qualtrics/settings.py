@@ -21,7 +21,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_qualtrics.model.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
-from tap_qualtrics.selection import SUBSET_OPTIONS, ExportSubsets, SurveySelection
+from tap_qualtrics.selection import SUBSET_OPTIONS, ExportSubsets, PerSurvey, SurveySelection
 
 API_PATH = "/API/v3"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
@@ -120,6 +120,16 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
             '"survey_metadata_ids": ["startDate"]}} (each list optional; a survey takes the entry naming '
             "it, else the first matching pattern). The response ID and recorded date are always "
             "exported. A survey whose subset changes is synced again from start_date."
+        ),
+    ),
+    th.Property(
+        "filter_ids",
+        th.ObjectType(additional_properties=True),
+        description=(
+            "Survey ID or glob pattern -> the ID of a saved response filter of that survey: its "
+            "responses are exported through the filter, the whole filtered set on every run (Qualtrics "
+            "cannot sort a filtered export by last-modified date); responses that leave the filter are "
+            "marked like deleted ones. A survey whose filter changes is synced again."
         ),
     ),
     th.Property(
@@ -260,6 +270,7 @@ class Settings:
     rate_limits: Mapping[str, int] = field(default_factory=dict)
     activate_versions: bool = True
     export_subsets: ExportSubsets = field(default_factory=ExportSubsets)
+    filter_ids: PerSurvey[str] = field(default_factory=PerSurvey)
 
     @property
     def uses_oauth(self) -> bool:
@@ -304,6 +315,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         rate_limits=_rate_limits(config.get("rate_limits_per_minute")),
         activate_versions=config.get("emit_activate_version_messages") is not False,
         export_subsets=_export_subsets(config.get("export_subsets")),
+        filter_ids=_filter_ids(config.get("filter_ids")),
     )
 
 
@@ -526,6 +538,24 @@ def _export_subsets(value: Any) -> ExportSubsets:
             lists.append((name, tuple(ids)))
         entries.append((str(key), tuple(lists)))
     return ExportSubsets(tuple(entries))
+
+
+def _filter_ids(value: Any) -> PerSurvey[str]:
+    if value is None:
+        return PerSurvey()
+    if not isinstance(value, Mapping):
+        raise SettingsError('filter_ids must be an object: {"SV_abc": "<filter ID>"}.')
+    entries = []
+    for key, filter_id in value.items():
+        shown = f" {key!r}" if _HARMLESS_TO_ECHO.fullmatch(str(key)) else ""
+        if not _SURVEY_ID_ENTRY.fullmatch(str(key)):
+            raise SettingsError(
+                f"filter_ids key{shown} is not a survey ID or glob pattern, such as SV_abc123 or SV_*."
+            )
+        if not isinstance(filter_id, str) or not filter_id.strip():
+            raise SettingsError(f"filter_ids{shown} must map to a saved filter's ID (text).")
+        entries.append((str(key), filter_id.strip()))
+    return PerSurvey(tuple(entries))
 
 
 def _directory_ids(value: Any) -> tuple[str, ...] | None:

@@ -10,6 +10,9 @@ there was none; it can go down as well as up), the survey is checked:
 2. a ``live_response_ids`` row for each (``checked_at`` = the run's start), written before
 3. one ``response_deletion_checks`` row for the survey (``checked_at``, ``recorded_before`` = the window end).
 
+A survey exported through a saved filter (``filter_ids``) is checked on every run, through the same filter:
+a response that left the filter is then marked like a deleted one (``filter_id`` on the check says so).
+
 A response of a checked survey that was recorded before ``recorded_before`` and has no ``live_response_ids``
 row with ``checked_at`` at or after the check's was deleted (docs/querying.md has the views). A check whose
 export fails writes no ``response_deletion_checks`` row, so its partial ``live_response_ids`` rows only refresh
@@ -74,12 +77,15 @@ class ResponseDeletionChecksStream(QualtricsStream):
         checked: dict[str, Any] = dict(state.get(CHECKED_KEY) or {})
         checks = 0
         selected = list(self.selected_surveys())
+        filters = self.run.settings.filter_ids
         for survey_id in selected:
+            filter_id = filters.get(survey_id)
             try:
                 deleted = self.response_counts(survey_id)[2]
-                if deleted is None or deleted == checked.get(survey_id, 0):
+                # a filtered survey is checked every run: responses leave its filter unannounced
+                if filter_id is None and (deleted is None or deleted == checked.get(survey_id, 0)):
                     continue
-                record = self._check(survey_id, deleted, live_ids)
+                record = self._check(survey_id, deleted, live_ids, filter_id)
             except QualtricsAuthError:
                 raise
             except Exception as error:  # noqa: BLE001 - one survey's failure must not stop the others
@@ -92,7 +98,8 @@ class ResponseDeletionChecksStream(QualtricsStream):
                 self.run.failures.record_stream(self.name, f"for survey {survey_id}: {reason}")
                 continue
             checks += 1
-            checked[survey_id] = deleted
+            if deleted is not None:
+                checked[survey_id] = deleted
             state[CHECKED_KEY] = dict(sorted(checked.items()))
             yield record
         # surveys no longer selected leave the state (one re-selected is checked again if it has deletions)
@@ -107,7 +114,11 @@ class ResponseDeletionChecksStream(QualtricsStream):
         return ()
 
     def _check(
-        self, survey_id: str, deleted: int, live_ids: LiveResponseIdsStream | None
+        self,
+        survey_id: str,
+        deleted: int | None,
+        live_ids: LiveResponseIdsStream | None,
+        filter_id: str | None,
     ) -> Record:
         checked_at = self.run.started_at_text
         recorded_before = self.run.export_window_end
@@ -119,9 +130,10 @@ class ResponseDeletionChecksStream(QualtricsStream):
             ),
         )
         live = 0
-        with exporter.fetch_body(
-            survey_id, response_ids_export_body(recorded_before), "response-ID export"
-        ) as spool:
+        body = response_ids_export_body(recorded_before)
+        if filter_id is not None:
+            body["filterId"] = filter_id
+        with exporter.fetch_body(survey_id, body, "response-ID export") as spool:
             if live_ids is not None:
                 live_ids.start_counting({"survey_id": survey_id})
             try:
@@ -145,6 +157,7 @@ class ResponseDeletionChecksStream(QualtricsStream):
             "recorded_before": recorded_before,
             "deleted_count": deleted,
             "live_response_count": live,
+            "filter_id": filter_id,
         }
 
 

@@ -72,6 +72,10 @@ class ResponseExportStream(QualtricsStream):
         """The survey's ``export_subsets`` entry as export options (``{}``: the whole export)."""
         return self.run.settings.export_subsets.options_for(survey_id)
 
+    def filter_id(self, survey_id: str) -> str | None:
+        """The saved filter the survey's responses are exported through (``filter_ids``), if any."""
+        return self.run.settings.filter_ids.get(survey_id)
+
     def _is_last_partition(self, context: Context) -> bool:
         partitions = self.partitions or []
         return not partitions or partitions[-1] == dict(context)

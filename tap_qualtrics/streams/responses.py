@@ -113,6 +113,14 @@ class ResponsesStream(ResponseExportStream):
         """Exports are requested with ``sortByLastModifiedDate``: bookmarks advance per record."""
         return True
 
+    @property
+    @override
+    def check_sorted(self) -> bool:
+        """No: the tap checks the order itself (:meth:`_spool_records`: a survey whose sorted export is out
+        of order fails alone, bookmark restored, where the SDK's check would stop the run), and a filtered
+        survey's export is unsorted (exported whole every run)."""
+        return False
+
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         self._response_children().begin()
@@ -120,7 +128,9 @@ class ResponsesStream(ResponseExportStream):
             return  # no survey selected: the SDK still asks once without a partition
         survey_id = context["survey_id"]
         kept = self._restart_if_options_changed(context)
-        start = self.starting_timestamp(context)
+        filtered = self.filter_id(survey_id) is not None
+        # a filtered survey is exported whole every run (Qualtrics cannot sort a filtered export)
+        start = None if filtered else self.starting_timestamp(context)
         end = self.run.export_window_end
         if start is not None and start >= end:
             self.logger.info("Responses of %s are up to date (bookmark %s)", survey_id, start)
@@ -169,13 +179,17 @@ class ResponsesStream(ResponseExportStream):
         ``surveys`` has not read it yet): a survey with more than ``max_responses_per_export`` is cut into
         shorter windows before Qualtrics spends time failing the export.
         """
+        assert self._exporter is not None  # noqa: S101 - created with the pipeline
+        filter_id = self.filter_id(survey_id)
+        if filter_id is not None:
+            body = filtered_export_body(window.end, filter_id, self.export_options(survey_id))
+            return self._exporter.fetch_body(survey_id, body, "filtered response export")
         if survey_id in self._first_syncs:
             limit = self.run.settings.max_responses_per_export
             count = self._response_count(survey_id)
             if count > limit:
                 msg = f"the survey holds {count} responses, more than max_responses_per_export ({limit})"
                 raise SplittableExportError(msg, pieces=math.ceil(count / limit))
-        assert self._exporter is not None  # noqa: S101 - created with the pipeline
         return self._exporter.fetch(survey_id, window, self.export_options(survey_id))
 
     def _response_count(self, survey_id: str) -> int:
@@ -204,6 +218,8 @@ class ResponsesStream(ResponseExportStream):
 
     def _planned_start(self, context: Mapping[str, Any]) -> str | None:
         """The start :meth:`starting_timestamp` will give this partition, read without writing state."""
+        if self.filter_id(context["survey_id"]) is not None:
+            return None
         value = None if self._options_changed(context) else self.stored_bookmark(context)
         start_date = self.config.get("start_date")
         if start_date:
@@ -228,10 +244,18 @@ class ResponsesStream(ResponseExportStream):
                     assert self._exporter is not None  # noqa: S101 - created with the pipeline
                     spool = self._exporter.fetch(survey_id, window, self.export_options(survey_id))
             except SplittableExportError as error:
+                if self.filter_id(survey_id) is not None:
+                    msg = f"{error} (a filtered export cannot be cut into shorter windows)"
+                    raise ExportFailedError(msg) from None
                 windows[:0] = self._shorter_windows(survey_id, window, error)
                 continue
             with spool:  # what precedes the piece came with an earlier piece or an earlier run
-                yield from self._spool_records(spool, survey_id, _later(start, window.start))
+                yield from self._spool_records(
+                    spool,
+                    survey_id,
+                    _later(start, window.start),
+                    sorted_export=self.filter_id(survey_id) is None,
+                )
             if windows:
                 self._advance_bookmark(context, window.end)
 
@@ -257,7 +281,10 @@ class ResponsesStream(ResponseExportStream):
     # -- export options (export_subsets) -------------------------------------------------------------------
 
     def _options_signature(self, survey_id: str) -> str:
-        options = self.export_options(survey_id)
+        options: dict[str, Any] = dict(self.export_options(survey_id))
+        filter_id = self.filter_id(survey_id)
+        if filter_id is not None:
+            options["filterId"] = filter_id
         return json.dumps(options, sort_keys=True) if options else ""
 
     def _options_changed(self, context: Mapping[str, Any]) -> bool:
@@ -277,7 +304,8 @@ class ResponsesStream(ResponseExportStream):
         # the SDK wrote where this sync starts before asking for records: from start_date now
         state["starting_replication_value"] = self.config.get("start_date")
         self.logger.warning(
-            "The export options of survey %s (export_subsets) changed since its bookmark %s: its responses "
+            "The export options of survey %s (export_subsets, filter_ids) changed since its bookmark %s: its "
+            "responses "
             "are synced again from %s",
             context["survey_id"],
             kept,
@@ -301,7 +329,9 @@ class ResponsesStream(ResponseExportStream):
         if value and (current is None or str(current) < value):
             self._note_options(self.write_bookmark(context, value), context["survey_id"])
 
-    def _spool_records(self, spool: Any, survey_id: str, start: str | None) -> Iterator[Record]:
+    def _spool_records(
+        self, spool: Any, survey_id: str, start: str | None, *, sorted_export: bool = True
+    ) -> Iterator[Record]:
         children = self._response_children()
         latest = start
         untyped: list[
@@ -318,7 +348,12 @@ class ResponsesStream(ResponseExportStream):
                 raise MalformedExportError(msg)
             if start is not None and last_modified is not None and last_modified < start:
                 continue  # before the bookmark: emitted by an earlier run (the request bound is floored)
-            if latest is not None and last_modified is not None and last_modified < latest:
+            if (
+                sorted_export
+                and latest is not None
+                and last_modified is not None
+                and last_modified < latest
+            ):
                 msg = f"the export is not sorted by last-modified date ({last_modified} after {latest})"
                 raise UnsortedExportError(msg)
             latest = last_modified or latest
@@ -413,3 +448,9 @@ def _later(bookmark: str | None, window_start: str | None) -> str | None:
 
 def _export_window(start: str | None, end: str) -> ExportWindow:
     return ExportWindow(start=api_timestamp(start) if start else None, end=api_timestamp(end))
+
+
+def filtered_export_body(end: str, filter_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """A survey's export through a saved filter: the whole filtered set recorded before ``end``, unsorted
+    (Qualtrics refuses ``filterId`` with ``sortByLastModifiedDate`` or continuation)."""
+    return {"format": "ndjson", "compress": True, "endDate": end, "filterId": filter_id, **options}

@@ -55,6 +55,7 @@ def test_a_changed_deleted_count_checks_that_survey_only() -> None:
         "recorded_before": second.tap.run.export_window_end,
         "deleted_count": 2,
         "live_response_count": len(live),
+        "filter_id": None,
     }
     assert {r["checked_at"] for r in live} == {check["checked_at"]}
     assert {r["survey_id"] for r in live} == {changed}
