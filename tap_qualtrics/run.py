@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,6 +26,7 @@ from tap_qualtrics.model.timestamps import format_timestamp, window_end
 from tap_qualtrics.output import TapMessageWriter
 from tap_qualtrics.redaction import Redactor
 from tap_qualtrics.settings import Settings, parse_settings
+from tap_qualtrics.time_box import TimeBox
 
 logger = logging.getLogger("tap-qualtrics")
 
@@ -119,6 +121,7 @@ class SyncRun:
         collected = _collected.get()
         if collected is not None:
             collected.append(self.failures)
+        self._monotonic_start = time.monotonic()
         #: set when SIGTERM / SIGINT arrives: export threads stop polling and downloading
         self.stopping = threading.Event()
         #: the tap's message writer (set by the tap), which streams may write records to directly
@@ -137,6 +140,11 @@ class SyncRun:
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator | ClientCredentialsAuthenticator:
         return build_authenticator(self.settings, self._required_scopes())
+
+    @cached_property
+    def time_box(self) -> TimeBox:
+        """The run's time budget for starting response exports (``max_run_minutes``)."""
+        return TimeBox(self.settings.max_run_minutes, started=self._monotonic_start)
 
     @cached_property
     def rate_budget(self) -> RateBudget:

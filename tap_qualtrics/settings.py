@@ -216,6 +216,15 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_run_minutes",
+        th.IntegerType(minimum=1),
+        description=(
+            "Stop starting response exports after this many minutes: the remaining surveys keep their "
+            "bookmarks and the next run starts with them (the stalest first). The run still ends with "
+            "exit code 0 and one line saying how many were deferred. Default: no limit."
+        ),
+    ),
+    th.Property(
         "export_safety_lag_seconds",
         th.IntegerType(minimum=0),
         default=DEFAULT_EXPORT_SAFETY_LAG,
@@ -271,6 +280,7 @@ class Settings:
     activate_versions: bool = True
     export_subsets: ExportSubsets = field(default_factory=ExportSubsets)
     filter_ids: PerSurvey[str] = field(default_factory=PerSurvey)
+    max_run_minutes: int | None = None
 
     @property
     def uses_oauth(self) -> bool:
@@ -316,6 +326,11 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         activate_versions=config.get("emit_activate_version_messages") is not False,
         export_subsets=_export_subsets(config.get("export_subsets")),
         filter_ids=_filter_ids(config.get("filter_ids")),
+        max_run_minutes=(
+            _whole_number(config, "max_run_minutes", 0, minimum=1)
+            if config.get("max_run_minutes") is not None
+            else None
+        ),
     )
 
 

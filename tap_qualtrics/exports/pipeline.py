@@ -45,6 +45,10 @@ class ExportPipeline:
             )
         self._pending[survey_id] = (window, self._pool.submit(self._fetch, survey_id, window))
 
+    def started(self, survey_id: str) -> bool:
+        """Whether an export of ``survey_id`` was handed to the workers (and will cost nothing more)."""
+        return survey_id in self._pending
+
     def take(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
         """The downloaded export of ``survey_id`` for ``window`` (raises what fetching it raised)."""
         pending = self._pending.pop(survey_id, None)

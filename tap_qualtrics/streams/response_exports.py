@@ -49,10 +49,14 @@ class ResponseExportStream(QualtricsStream):
     def partitions(self) -> list[dict[str, Any]] | None:
         """``{"survey_id": ...}`` for every selected survey of the live list (listed once per run)."""
         if self._partitions is None:
-            self._partitions = [
-                {"survey_id": survey_id} for survey_id in self._selected_survey_ids()
-            ]
+            self._partitions = self.ordered(
+                [{"survey_id": survey_id} for survey_id in self._selected_survey_ids()]
+            )
         return self._partitions
+
+    def ordered(self, partitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The order the surveys are exported in: the survey list's."""
+        return partitions
 
     def _selected_survey_ids(self) -> list[str]:
         surveys = self.selected_surveys()

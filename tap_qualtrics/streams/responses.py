@@ -127,6 +127,8 @@ class ResponsesStream(ResponseExportStream):
         if not context:
             return  # no survey selected: the SDK still asks once without a partition
         survey_id = context["survey_id"]
+        if self._defer(context):
+            return
         kept = self._restart_if_options_changed(context)
         filtered = self.filter_id(survey_id) is not None
         # a filtered survey is exported whole every run (Qualtrics cannot sort a filtered export)
@@ -154,6 +156,27 @@ class ResponsesStream(ResponseExportStream):
             if self._is_last_partition(context):
                 pipeline.close()
         self._complete_window(context, end)
+
+    # -- the time box (max_run_minutes) --------------------------------------------------------------------
+
+    @override
+    def ordered(self, partitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stalest first: surveys without a bookmark, then the oldest bookmarks (the list's order among
+        equals), so a run that stops early (``max_run_minutes``) is followed by one that starts where it
+        left off."""
+        return sorted(partitions, key=lambda p: self.stored_bookmark(p) or "")
+
+    def _defer(self, context: Context) -> bool:
+        """Whether this survey waits for the next run: the time box is spent and its export not started."""
+        survey_id = context["survey_id"]
+        box = self.run.time_box
+        in_flight = self._pipeline is not None and self._pipeline.started(survey_id)
+        deferred = box.spent() and not in_flight
+        if deferred:
+            box.deferred.append(survey_id)
+        if self._is_last_partition(context) and box.deferred:
+            self.logger.warning(box.summary())
+        return deferred
 
     # -- concurrent exports ------------------------------------------------------------------------------
 
@@ -210,6 +233,8 @@ class ResponsesStream(ResponseExportStream):
         except ValueError:
             return
         end = self.run.export_window_end
+        if self.run.time_box.spent():
+            return  # no new export once the time box is spent
         for later in partitions[index : index + 1 + self.run.settings.max_concurrent_exports]:
             self._note_first_sync(later)
             start = self._planned_start(later)
