@@ -21,6 +21,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_qualtrics.model.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
+from tap_qualtrics.quiet_surveys import QuietRule
 from tap_qualtrics.selection import SUBSET_OPTIONS, ExportSubsets, PerSurvey, SurveySelection
 
 API_PATH = "/API/v3"
@@ -40,6 +41,8 @@ DEFAULT_MAX_CONCURRENT_EXPORTS = 50
 DEFAULT_MAX_RESPONSES_PER_EXPORT = 200_000
 RATE_LIMIT_BUCKETS = ("brand", "export_start", "export_progress", "export_file")
 DEFAULT_PAGE_SIZE = 100
+DEFAULT_QUIET_AFTER = 3
+DEFAULT_QUIET_MAX_SKIP_HOURS = 24
 MAX_PAGE_SIZE = 100
 
 # "iad1", "fra1", "eu", or an organization host prefix "org.dc" (e.g. "conjoint.co1").
@@ -216,6 +219,25 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "quiet_after_empty_exports",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_QUIET_AFTER,
+        description=(
+            "A survey whose last N exports held no response, and whose response counts have not changed "
+            "since, skips its export (a new, deleted or test response changes the counts; an edit does "
+            "not). 0: export every survey every run."
+        ),
+    ),
+    th.Property(
+        "quiet_survey_max_skip_hours",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_QUIET_MAX_SKIP_HOURS,
+        description=(
+            "A quiet survey is still exported at least this often, so an edit of one of its responses "
+            "arrives at most this many hours late."
+        ),
+    ),
+    th.Property(
         "max_run_minutes",
         th.IntegerType(minimum=1),
         description=(
@@ -281,6 +303,9 @@ class Settings:
     export_subsets: ExportSubsets = field(default_factory=ExportSubsets)
     filter_ids: PerSurvey[str] = field(default_factory=PerSurvey)
     max_run_minutes: int | None = None
+    quiet: QuietRule = field(
+        default_factory=lambda: QuietRule(DEFAULT_QUIET_AFTER, DEFAULT_QUIET_MAX_SKIP_HOURS)
+    )
 
     @property
     def uses_oauth(self) -> bool:
@@ -326,6 +351,12 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         activate_versions=config.get("emit_activate_version_messages") is not False,
         export_subsets=_export_subsets(config.get("export_subsets")),
         filter_ids=_filter_ids(config.get("filter_ids")),
+        quiet=QuietRule(
+            _whole_number(config, "quiet_after_empty_exports", DEFAULT_QUIET_AFTER, minimum=0),
+            _whole_number(
+                config, "quiet_survey_max_skip_hours", DEFAULT_QUIET_MAX_SKIP_HOURS, minimum=1
+            ),
+        ),
         max_run_minutes=(
             _whole_number(config, "max_run_minutes", 0, minimum=1)
             if config.get("max_run_minutes") is not None

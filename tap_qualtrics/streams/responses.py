@@ -61,6 +61,8 @@ METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "externalReference": ("external_reference", to_text),
     "externalDataReference": ("external_reference", to_text),
 }
+#: surveys named in a log line (the rest are counted)
+NAMED = 10
 #: partition state: the export options its bookmark was made with (absent: the whole export)
 OPTIONS_KEY = "export_options"
 LAST_MODIFIED_KEYS = ("LastModifiedDate", "lastModifiedDate", "_lastModifiedDate")
@@ -106,6 +108,8 @@ class ResponsesStream(ResponseExportStream):
         self._exporter: ResponseExporter | None = None
         #: surveys without a bookmark yet: their first export is checked against max_responses_per_export
         self._first_syncs: set[str] = set()
+        #: survey ID -> whether it skips this run as quiet (decided once per run)
+        self._quiet_decisions: dict[str, bool] = {}
 
     @property
     @override
@@ -127,7 +131,9 @@ class ResponsesStream(ResponseExportStream):
         if not context:
             return  # no survey selected: the SDK still asks once without a partition
         survey_id = context["survey_id"]
-        if self._defer(context):
+        skipped = self._defer(context) or self._skips(context)
+        self._report_run(context)
+        if skipped:
             return
         kept = self._restart_if_options_changed(context)
         filtered = self.filter_id(survey_id) is not None
@@ -140,9 +146,12 @@ class ResponsesStream(ResponseExportStream):
         pipeline = self._export_pipeline()
         self._note_first_sync(context)
         self._prefetch_after(context, pipeline)
+        emitted = 0
         try:
             with self._response_children().counting(context):
-                yield from self._window_records(pipeline, context, start, end)
+                for record in self._window_records(pipeline, context, start, end):
+                    emitted += 1
+                    yield record
         except QualtricsAuthError:
             pipeline.close()
             raise  # the credentials are refused: no other survey can succeed either
@@ -155,7 +164,7 @@ class ResponsesStream(ResponseExportStream):
         finally:
             if self._is_last_partition(context):
                 pipeline.close()
-        self._complete_window(context, end)
+        self._complete_window(context, end, emitted)
 
     # -- the time box (max_run_minutes) --------------------------------------------------------------------
 
@@ -174,9 +183,57 @@ class ResponsesStream(ResponseExportStream):
         deferred = box.spent() and not in_flight
         if deferred:
             box.deferred.append(survey_id)
-        if self._is_last_partition(context) and box.deferred:
-            self.logger.warning(box.summary())
         return deferred
+
+    # -- quiet surveys (quiet_after_empty_exports) -----------------------------------------------------------
+
+    def _skips(self, context: Mapping[str, Any]) -> bool:
+        """Whether this quiet survey skips its export this run (:mod:`tap_qualtrics.quiet_surveys`)."""
+        survey_id = context["survey_id"]
+        decided = self._quiet_decisions.get(survey_id)
+        if decided is not None:
+            return decided
+        skips = False
+        if (
+            self.filter_id(survey_id) is None
+            and self.stored_bookmark(context) is not None
+            and not self._options_changed(context)
+        ):
+            try:
+                skips = self.run.settings.quiet.skips(
+                    dict(self.stored_partition_state(context)),
+                    lambda: self.response_counts(survey_id),
+                    self.run.started_at,
+                )
+            except QualtricsAuthError:
+                raise
+            except Exception:  # noqa: BLE001 - no counts: export as usual (which reports any failure)
+                skips = False
+        self._quiet_decisions[survey_id] = skips
+        return skips
+
+    def _report_run(self, context: Context) -> None:
+        """At the last survey: how many surveys were exported, skipped as quiet, or deferred."""
+        if not self._is_last_partition(context):
+            return
+        skipped = [s for s, skips in self._quiet_decisions.items() if skips]
+        box = self.run.time_box
+        rule = self.run.settings.quiet
+        self.logger.info(
+            "Responses: %d survey(s) selected, %d to export this run, %d skipped as quiet (no response in "
+            "their last %d exports, response counts unchanged, exported less than %d h ago)%s, %d deferred",
+            len(self.partitions or []),
+            len(self.partitions or []) - len(skipped) - len(box.deferred),
+            len(skipped),
+            rule.after_empty_exports,
+            rule.max_skip_hours,
+            f": {', '.join(skipped[:NAMED])}{', ...' if len(skipped) > NAMED else ''}"
+            if skipped
+            else "",
+            len(box.deferred),
+        )
+        if box.deferred:
+            self.logger.warning(box.summary())
 
     # -- concurrent exports ------------------------------------------------------------------------------
 
@@ -236,6 +293,8 @@ class ResponsesStream(ResponseExportStream):
         if self.run.time_box.spent():
             return  # no new export once the time box is spent
         for later in partitions[index : index + 1 + self.run.settings.max_concurrent_exports]:
+            if self._skips(later):
+                continue
             self._note_first_sync(later)
             start = self._planned_start(later)
             if start is None or start < end:
@@ -396,9 +455,13 @@ class ResponsesStream(ResponseExportStream):
             yield record
         children.report(survey_id)
 
-    def _complete_window(self, context: Context, end: str) -> None:
+    def _complete_window(self, context: Context, end: str, emitted: int) -> None:
         """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""
-        state = self._note_options(self.write_bookmark(context, end), context["survey_id"])
+        survey_id = context["survey_id"]
+        state = self._note_options(self.write_bookmark(context, end), survey_id)
+        self.run.settings.quiet.note_export(
+            state, emitted, lambda: self.response_counts(survey_id), self.run.started_at_text
+        )
         self.finalize_state_progress_markers(state)
 
     def _fail(
