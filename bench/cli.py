@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from bench.account_scale import account_scale
+from bench.account_scale import table as account_scale_table
 from bench.deletions import deletions
 from bench.floor import measure_floor
 from bench.sandbox_export import download_export
@@ -56,7 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["throughput", "memory", "concurrency", "answers", "deletions", "subsets"],
+        choices=[
+            "throughput",
+            "memory",
+            "concurrency",
+            "answers",
+            "deletions",
+            "subsets",
+            "account_scale",
+        ],
         help="run only these scenarios (repeatable)",
     )
     parser.add_argument(
@@ -73,6 +83,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--wide-responses", type=int, default=5000, help="responses of that survey (5000)"
+    )
+    parser.add_argument(
+        "--account-surveys",
+        type=int,
+        default=2000,
+        help="surveys in the account_scale run (2000: most of about 10 responses, a few large, a fifth inactive)",
+    )
+    parser.add_argument(
+        "--account-scale",
+        type=float,
+        default=10.0,
+        help="account_scale time compression: the sandbox's rate clock and the tap's clock run this many "
+        "times faster, export jobs and latency are this many times shorter (10; unscaled time = wall x 10)",
+    )
+    parser.add_argument(
+        "--account-latency-ms",
+        type=float,
+        default=50.0,
+        help="account_scale per-request latency at real speed (50 ms; divided by the scale)",
+    )
+    parser.add_argument(
+        "--account-export-seconds",
+        type=float,
+        default=5.0,
+        help="account_scale export job time at real speed (5 s; divided by the scale)",
+    )
+    parser.add_argument(
+        "--account-no-changes",
+        action="store_true",
+        help="account_scale: skip the third run (after a few surveys changed)",
     )
     parser.add_argument(
         "--workdir", type=Path, help="keep tap outputs here (default: a temporary directory)"
@@ -344,6 +384,8 @@ def _table(report: dict[str, Any]) -> str:
                 "  answer rows whole / subset", f"{whole['answer_rows']} / {part['answer_rows']}"
             ),
         ]
+    if report.get("account_scale"):
+        lines += account_scale_table(report["account_scale"])
     return "\n".join(lines)
 
 
@@ -382,6 +424,16 @@ def main(argv: list[str] | None = None) -> int:
                 workdir,
                 seed=SEED,
                 no_cap=NO_EXPORT_CAP,
+            )
+        if "account_scale" in wanted:
+            report["account_scale"] = account_scale(
+                workdir,
+                surveys=args.account_surveys,
+                scale=args.account_scale,
+                latency_ms=args.account_latency_ms,
+                export_seconds=args.account_export_seconds,
+                mutate=not args.account_no_changes,
+                seed=SEED,
             )
     print(_table(report))
     print(json.dumps(report, sort_keys=True))

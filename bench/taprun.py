@@ -48,12 +48,17 @@ class OutputTally:
         }
         #: the last STATE message, as written
         self.last_state = b""
+        #: how many STATE messages, and their bytes in all
+        self.state_messages = 0
+        self.state_bytes = 0
 
     def read(self, lines: Iterable[bytes]) -> None:
         for line in lines:
             match = self._STREAM.match(line)
             if match is None and line.startswith(b'{"type":"STATE"'):
                 self.last_state = line.rstrip(b"\n")
+                self.state_messages += 1
+                self.state_bytes += len(line)
                 continue
             if match is None:
                 if b'"RECORD"' in line:  # perhaps a RECORD written with another key order: parse it
@@ -129,9 +134,13 @@ def run_tap(
     workdir: Path,
     label: str,
     state: dict[str, Any] | None = None,
+    *,
+    module: str = "tap_qualtrics",
+    extra_env: dict[str, str] | None = None,
 ) -> TapResult:
     """Run the tap once (from ``state`` if given), its stdout read through a pipe by :class:`OutputTally`
-    (inputs and logs go to ``workdir``)."""
+    (inputs and logs go to ``workdir``). ``module``: what ``python -m`` runs (a launcher such as
+    ``bench.scaled_tap`` that then runs the tap); ``extra_env``: variables added to the tap's environment."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / f"{label}-config.json"
     catalog_path = workdir / f"{label}-catalog.json"
@@ -141,10 +150,11 @@ def run_tap(
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        **(extra_env or {}),
     }
     rss_path = workdir / f"{label}-maxrss.txt"
     # GNU time reports the tap's own peak (a forked child's getrusage would count the parent's pages too).
-    command = [TIME, "-f", "%M %U %S", "-o", str(rss_path), sys.executable, "-m", "tap_qualtrics"]
+    command = [TIME, "-f", "%M %U %S", "-o", str(rss_path), sys.executable, "-m", module]
     command += ["--config", str(config_path), "--catalog", str(catalog_path)]
     if state is not None:
         state_path = workdir / f"{label}-state.json"
