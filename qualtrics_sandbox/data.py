@@ -57,6 +57,8 @@ METADATA_IDS = (
     "distributionChannel",
     "userLanguage",
 )
+#: ``status`` values counted in ``responseCounts.generated``: "Survey Preview", "Survey Test"
+GENERATED_STATUSES = frozenset({1, 2})
 STATUS_LABELS = {
     0: "IP Address",
     1: "Survey Preview",
@@ -68,8 +70,8 @@ STATUS_LABELS = {
 
 CSV_METADATA = (
     # (csv tag, csv text, import id, values key)
-    ("StartDate", "Start Date", {"ImportId": "startDate", "timeZone": "UTC"}, "startDate"),
-    ("EndDate", "End Date", {"ImportId": "endDate", "timeZone": "UTC"}, "endDate"),
+    ("StartDate", "Start Date", {"ImportId": "startDate", "timeZone": "Z"}, "startDate"),
+    ("EndDate", "End Date", {"ImportId": "endDate", "timeZone": "Z"}, "endDate"),
     ("Status", "Response Type", {"ImportId": "status"}, "status"),
     ("IPAddress", "IP Address", {"ImportId": "ipAddress"}, "ipAddress"),
     ("Progress", "Progress", {"ImportId": "progress"}, "progress"),
@@ -78,7 +80,7 @@ CSV_METADATA = (
     (
         "RecordedDate",
         "Recorded Date",
-        {"ImportId": "recordedDate", "timeZone": "UTC"},
+        {"ImportId": "recordedDate", "timeZone": "Z"},
         "recordedDate",
     ),
     ("ResponseId", "Response ID", {"ImportId": "_recordId"}, "_recordId"),
@@ -257,6 +259,11 @@ class ResponseRecord:
     survey's partial-response expiry passes; it keeps ``finished`` False and its progress). Finished
     and closed responses are *recorded* (:attr:`recorded`): the normal export and GET
     /responses/{id} show them.
+
+    As in Qualtrics (docs/qualtrics-api.md §24), an in-progress response is a session named ``FS_...``
+    whose exports carry no recorded date (``recorded_date`` is kept, = its last activity, but never
+    shown); recording it replaces the record by one with a new ``R_...`` ``response_id`` (the same
+    ``index``, so the same answers and status).
     """
 
     response_id: str
@@ -349,6 +356,9 @@ class Survey:
         self.responses: dict[str, ResponseRecord] = {}
         self.deleted: list[str] = []
         self.deleted_count = 0
+        #: recorded responses deleted since built, by kind: they stay in ``auditable`` / ``generated``
+        self.deleted_auditable = 0
+        self.deleted_generated = 0
         self.revision = 0
         self.next_index = 0  # the index of the next response made (the builder's, then mutate's)
         self._salt = _mix(account.seed, index + 1)
@@ -731,11 +741,46 @@ class Survey:
         return d
 
     def response_counts(self) -> dict:
+        """``responseCounts`` as Qualtrics keeps them (docs/qualtrics-api.md §25): ``generated`` counts the
+        recorded "Survey Preview" / "Survey Test" responses, ``auditable`` every other recorded one
+        (closed partials too); deleting a recorded response raises ``deleted`` and leaves the other two
+        alone, so ``auditable + generated - deleted`` = the rows of an unfiltered export. In-progress
+        sessions count nowhere (unverified, but it keeps that identity)."""
+        auditable = generated = 0
+        for r in self.responses.values():
+            if r.recorded:
+                if self.generated(r):
+                    generated += 1
+                else:
+                    auditable += 1
         return {
-            "auditable": sum(1 for r in self.responses.values() if r.recorded),
-            "generated": 0,
+            "auditable": auditable + self.deleted_auditable,
+            "generated": generated + self.deleted_generated,
             "deleted": self.deleted_count,
         }
+
+    def status(self, rec: ResponseRecord) -> int:
+        """The response's ``status`` (1 "Survey Preview" for about 2 %, else 0 "IP Address")."""
+        return 1 if _mix(self._salt, rec.index) % 100 < 2 else 0
+
+    def generated(self, rec: ResponseRecord) -> bool:
+        """A preview or test response: counted in ``responseCounts.generated``, not ``auditable``."""
+        return self.status(rec) in GENERATED_STATUSES
+
+    def forget(self, rid: str) -> bool:
+        """Delete a response (False when there is none). A recorded one raises ``deleted`` and stays
+        counted in ``auditable`` / ``generated``; an in-progress session changes no count."""
+        r = self.responses.pop(rid, None)
+        if r is None:
+            return False
+        self.deleted.append(rid)
+        if r.recorded:
+            self.deleted_count += 1
+            if self.generated(r):
+                self.deleted_generated += 1
+            else:
+                self.deleted_auditable += 1
+        return True
 
     def _make_legacy(self) -> dict:
         live = self.live_question_ids()
@@ -848,9 +893,8 @@ class Survey:
             plan = self._plan(question_ids, embedded_ids, metadata_ids)
         rid = rec.response_id
         h = _mix(self._salt, rec.index)
-        status = 1 if h % 100 < 2 else 0
+        status = 1 if h % 100 < 2 else 0  # = self.status(rec)
         start = rec.start_date
-        recorded = rec.recorded_date
         if status == 1:
             channel = "preview"
         elif (h >> 12) % 100 < 30:
@@ -867,9 +911,10 @@ class Survey:
             "progress": rec.progress,
             "duration": int((rec.end_date - start).total_seconds()),
             "finished": 1 if finished else 0,
-            "recordedDate": iso_ms(recorded),
-            "_recordId": rid,
         }
+        if rec.recorded:  # an in-progress session has no recorded date (§24): the key is absent
+            values["recordedDate"] = iso_ms(rec.recorded_date)
+        values["_recordId"] = rid
         if channel == "email":
             last, first = self._recipients[(h >> 36) % 61]
             values["recipientLastName"] = last
@@ -1210,9 +1255,9 @@ class Account:
         in-progress one too (see :meth:`_mutate_lifecycle` for how that is counted).
 
         The response lifecycle (:meth:`_mutate_lifecycle`): ``"start": n`` (result ``started``),
-        ``"finish": n`` / ``"finish_ids"`` (``finished``), ``"close": n`` / ``"close_ids"``
-        (``closed``), ``"advance": n`` / ``"advance_ids"`` (``advanced``); a result key is there only
-        when its mutation was asked for.
+        ``"finish": n`` / ``"finish_ids"`` (``finished``, ``finished_from``), ``"close": n`` /
+        ``"close_ids"`` (``closed``, ``closed_from``), ``"advance": n`` / ``"advance_ids"``
+        (``advanced``); a result key is there only when its mutation was asked for.
 
         Saved filters (:meth:`_mutate_filters`): ``"add_filter": {"name", "field", "equals"}`` (result
         ``"added_filter": filterId``) and ``"remove_filter": filterId`` (result ``"removed_filter"``).
@@ -1260,7 +1305,7 @@ class Account:
             stamp = self._planted_stamp(spec["stamp"]) if spec.get("stamp") else self._stamp()
             self._mutations += 1
             mrng = random.Random(f"qualtrics-sandbox:{self.seed}:mutate:{s.id}:{self._mutations}")
-            result: dict[str, list[str]] = {"added": [], "edited": [], "deleted": [], "updated": []}
+            result: dict[str, Any] = {"added": [], "edited": [], "deleted": [], "updated": []}
             # delete
             n_del = int(spec.get("delete") or 0)
             if n_del:
@@ -1269,9 +1314,7 @@ class Account:
                 ]
                 delete_ids += mrng.sample(finished, min(n_del, len(finished)))
             for rid in delete_ids:
-                if s.responses.pop(rid, None) is not None:
-                    s.deleted.append(rid)
-                    s.deleted_count += 1
+                if s.forget(rid):
                     result["deleted"].append(rid)
             # edit (answers change: version + 1)
             n_edit = int(spec.get("edit") or 0)
@@ -1375,33 +1418,37 @@ class Account:
 
     def _mutate_lifecycle(
         self, s: Survey, spec: dict, stamp: datetime, mrng: random.Random
-    ) -> dict[str, list[str]]:
+    ) -> dict[str, Any]:
         """In-progress responses: started, advanced, finished, closed (``spec`` checked already).
 
-        - ``"start": n``: n new in-progress responses (``finished`` False, progress 5-95 as the
-          builder draws it, partial answers); start = stamp - a duration, end = recorded = last
-          modified = stamp (an in-progress response's recorded/end date is its last activity, as the
-          builder makes them).
+        An in-progress response is a session named ``FS_`` + 15 characters, without a recorded date
+        (docs/qualtrics-api.md §24); when it is recorded (finished or closed) it gets a **new** ``R_``
+        ID and the ``FS_`` one is gone.
+
+        - ``"start": n``: n new in-progress sessions (``FS_`` IDs, ``finished`` False, progress 5-95 as
+          the builder draws it, partial answers); start = stamp - a duration, end = last modified =
+          stamp (the last activity).
         - ``"advance": n`` / ``"advance_ids"``: the respondent answers more (progress up, at most 99);
-          end = recorded = last modified = stamp. The answers given so far stay the same.
+          end = last modified = stamp. The answers given so far stay the same. Result ``advanced``:
+          the ``FS_`` IDs.
         - ``"finish": n`` / ``"finish_ids"``: finished now: progress 100, ``finished`` True, end =
           recorded = last modified = stamp. The answers given so far stay, the rest are filled in.
+          Result ``finished``: the new ``R_`` IDs; ``finished_from``: ``{FS_ ID: R_ ID}``.
         - ``"close": n`` / ``"close_ids"``: closed (by hand, or when the partial-response expiry
           passes): Qualtrics then records the partial response with Finished = False and its progress
           and answers kept; recorded = last modified = stamp, end date (the last activity) kept.
+          Result ``closed``: the new ``R_`` IDs; ``closed_from``: ``{FS_ ID: R_ ID}``.
 
-        Finished and closed responses leave the in-progress export and join the normal one (they
-        move to the end of ``Survey.responses``, the recorded order). Count-picked responses are
-        in-progress ones not named in this mutation, drawn from the mutation's RNG.
+        Finished and closed responses leave the in-progress export and join the normal one (at the
+        end of ``Survey.responses``, the recorded order). Count-picked responses are in-progress ones
+        not named in this mutation, drawn from the mutation's RNG.
 
-        ``delete_ids`` may name an in-progress response too: it leaves the in-progress export and,
-        like a recorded one, goes to ``Survey.deleted`` and counts in ``responseCounts.deleted``
-        (whether Qualtrics counts deleted in-progress responses there is not documented; the
-        sandbox assumes it does. Recorded counts satisfy auditable + generated - deleted = rows of an
-        unfiltered export (tests/real/test_real_lifecycle_shapes.py); since an in-progress response
-        is never auditable, that identity hints that Qualtrics may not count it, which is unverified).
+        ``delete_ids`` may name an in-progress session too: it leaves the in-progress export and goes
+        to ``Survey.deleted``, but changes no ``responseCounts`` (:meth:`Survey.forget`): how
+        Qualtrics counts deleted sessions is not recorded, and counting nothing keeps the recorded
+        identity auditable + generated - deleted = rows of an unfiltered export (§25).
         """
-        result: dict[str, list[str]] = {}
+        result: dict[str, Any] = {}
         named = {
             rid for key in ("finish_ids", "close_ids", "advance_ids") for rid in spec.get(key) or []
         }
@@ -1418,6 +1465,8 @@ class Account:
                 named.update(picked)
                 ids_given += picked
             result[key] = []
+            if verb != "advance":
+                result[f"{key}_from"] = {}
             for rid in ids_given:
                 r = s.responses.pop(rid)
                 if verb == "advance":
@@ -1441,13 +1490,16 @@ class Account:
                     new = dataclasses.replace(
                         r, closed=True, recorded_date=stamp, last_modified=stamp
                     )
-                s.responses[rid] = new
-                result[key].append(rid)
+                if verb != "advance":  # recorded under a new response ID; the session ID is gone
+                    new = dataclasses.replace(new, response_id=self._new_id(mrng, "R"))
+                    result[f"{key}_from"][rid] = new.response_id
+                s.responses[new.response_id] = new
+                result[key].append(new.response_id)
         n_start = int(spec.get("start") or 0)
         if n_start or "start" in spec:
             result["started"] = []
         for _ in range(n_start):
-            rid = self.ids.response() if self.ids else make_id(mrng, "R")
+            rid = self._new_id(mrng, "FS")
             dur = _duration(mrng)
             s.responses[rid] = ResponseRecord(
                 rid,
@@ -1463,6 +1515,10 @@ class Account:
             s.next_index += 1
             result["started"].append(rid)
         return result
+
+    def _new_id(self, mrng: random.Random, prefix: str) -> str:
+        """A new ``<prefix>_`` ID: from the account's ID factory (unique), else from the mutation's RNG."""
+        return self.ids.new(prefix) if self.ids else make_id(mrng, prefix)
 
     # ------------------------------------------------------------------------------------------------
     # users
@@ -1831,7 +1887,7 @@ def _build_responses(
             rows.append((rec_ms, True))
     rows.sort()
     for index, (rec_ms, finished) in enumerate(rows):
-        rid = ids.response()
+        rid = ids.response() if finished else ids.new("FS")  # an in-progress session: FS_ (§24)
         dur = _duration(rng)
         recorded = _dt(rec_ms)
         start = _dt(rec_ms - dur * 1000 - int(rand() * 1000))

@@ -7,16 +7,17 @@ queues the file generation on a small worker pool; ``GET .../{progressId}`` adva
 
 Selection
   - recorded responses only (finished ones, and closed partial ones with Finished = False), or
-    with ``exportResponsesInProgress`` only the ones in progress (then ``sortByLastModifiedDate``
-    has no effect);
+    with ``exportResponsesInProgress`` only the sessions in progress (``FS_`` IDs, no recordedDate;
+    then ``sortByLastModifiedDate`` has no effect);
   - ``startDate`` inclusive / ``endDate`` exclusive on ``recordedDate`` or, with
     ``sortByLastModifiedDate``, on the last-modified time; records are then ordered by
     (last-modified, responseId) and ``values["LastModifiedDate"]`` is added; otherwise ordered by
-    (recordedDate, responseId);
+    (recordedDate, responseId). An in-progress export windows and orders on ``startDate`` instead
+    (the recordings show start order and cannot tell which date the window uses, §24);
   - ``continuationToken``: only records after the cursor the token was issued with (new and modified
     responses when the token came from a ``sortByLastModifiedDate`` export, new ones otherwise);
   - ``filterId`` must name one of the survey's saved filters (else 400); after the selection above
-    (recorded or in progress, ``startDate``/``endDate`` on ``recordedDate``) it keeps the responses
+    (recorded or in progress, ``startDate``/``endDate`` as above) it keeps the responses
     its predicate ``{"field", "equals"}`` matches: ``str()`` of the response's exported JSON value
     for that metadata key or embedded-data field equals ``equals`` (so ``finished`` compares
     ``"1"``/``"0"``, ``status`` ``"0"``/``"1"``; a response without the field never matches). The
@@ -228,11 +229,12 @@ class ExportOptions:
 
     @property
     def time_field(self) -> str:
-        return (
-            "last_modified"
-            if self.sort_by_last_modified and not self.in_progress
-            else "recorded_date"
-        )
+        """The date ``startDate``/``endDate`` apply to and the export is ordered by: the start date of
+        an in-progress session (it has no recorded date, docs/qualtrics-api.md §24), else the
+        last-modified time with ``sortByLastModifiedDate``, else the recorded date."""
+        if self.in_progress:
+            return "start_date"
+        return "last_modified" if self.sort_by_last_modified else "recorded_date"
 
     def content_key(self) -> str:
         """Canonical JSON of the options that shape the file's bytes (selection is keyed
@@ -634,7 +636,7 @@ class ExportManager:
         records = [r for _, r in picked]
         if opts.time_field != "last_modified" and field_name == "last_modified":
             # a token from a sortByLastModifiedDate export: keep this export's recorded-date order
-            records.sort(key=lambda r: (self._ts(r, "recorded_date"), r.response_id))
+            records.sort(key=lambda r: (self._ts(r, opts.time_field), r.response_id))
         return records, field_name, cursor
 
     def _content_key(self, survey: Any, opts: ExportOptions, records: list[Any]) -> str:
@@ -875,7 +877,7 @@ class ExportManager:
             if add_lm:
                 tags.append("LastModifiedDate")
                 texts.append("Last Modified Date")
-                import_ids.append('{"ImportId":"lastModifiedDate","timeZone":"UTC"}')
+                import_ids.append('{"ImportId":"lastModifiedDate","timeZone":"Z"}')
             writer.writerows([tags, texts, import_ids])
             for chunk in self._chunks(export_file, survey, records, opts):
                 for rec, item in chunk:

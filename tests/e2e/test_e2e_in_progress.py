@@ -2,8 +2,9 @@
 shipped (soft delete), three runs while responses start, advance, finish, are closed and are deleted.
 
 After every run the current rows (`_sdc_deleted_at IS NULL`) of `responses_in_progress` are exactly the
-sandbox's in-progress set; a response that finished or was closed is current in `responses` and no longer
-in `responses_in_progress`, and its in-progress answer and embedded-data rows are marked too
+sandbox's in-progress set; a session (`FS_...`) that finished or was closed is recorded under a new `R_...` ID,
+as in Qualtrics (docs/qualtrics-api.md §24): that ID is current in `responses`, the session's row in
+`responses_in_progress` and its in-progress answer and embedded-data rows are marked
 (tap_qualtrics/streams/responses_in_progress.py, tap_qualtrics/table_versions.py).
 """
 
@@ -41,8 +42,10 @@ class Lifecycle:
     truth: dict[str, dict[str, Any]] = field(default_factory=dict)  # run -> truth after it
     #: run -> table -> (survey_id, response_id) -> is the row current, per row of the table
     rows: dict[str, dict[str, list[tuple[Key, bool]]]] = field(default_factory=dict)
-    finished: set[Key] = field(default_factory=set)
+    finished: set[Key] = field(default_factory=set)  # the new R_ IDs
     closed: set[Key] = field(default_factory=set)
+    #: the FS_ session IDs the finished and closed responses had while in progress
+    recorded_sessions: set[Key] = field(default_factory=set)
     deleted: set[Key] = field(default_factory=set)
     started: set[Key] = field(default_factory=set)
 
@@ -57,6 +60,11 @@ def _rows(connection: psycopg.Connection, schema: str, table: str) -> list[tuple
 
 def _record(result: dict[str, Any], sid: str, into: set[Key], key: str) -> None:
     into.update((sid, rid) for rid in result.get(key, []))
+
+
+def _sessions(result: dict[str, Any], sid: str, into: set[Key]) -> None:
+    for key in ("finished_from", "closed_from"):
+        into.update((sid, session) for session in result.get(key, {}))
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +109,7 @@ def lifecycle(
             _record(result, sid, out.finished, "finished")
             _record(result, sid, out.closed, "closed")
             _record(result, sid, out.started, "started")
+            _sessions(result, sid, out.recorded_sessions)
             out.deleted.add((sid, third))
         run("second")
         # the first survey's in-progress responses all finish; the second's advance, and one starts
@@ -108,6 +117,7 @@ def lifecycle(
         remaining = sorted(out.truth["second"]["surveys"][first_survey]["in_progress"])
         result = sandbox.mutate({"survey_id": first_survey, "finish_ids": remaining})
         _record(result, first_survey, out.finished, "finished")
+        _sessions(result, first_survey, out.recorded_sessions)
         sandbox.mutate({"survey_id": other, "advance": 2})
         _record(sandbox.mutate({"survey_id": other, "start": 1}), other, out.started, "started")
         run("third")
@@ -136,7 +146,10 @@ def test_the_mutations_did_what_the_test_expects(lifecycle: Lifecycle) -> None:
     assert len(lifecycle.started) == 2 * 4 + 2 * 2 + 1
     for run in RUNS:
         assert _in_progress(lifecycle.truth[run]), run
-    assert not _in_progress(lifecycle.truth["third"]) & lifecycle.finished
+    assert len(lifecycle.recorded_sessions) == len(lifecycle.finished) + len(lifecycle.closed)
+    assert all(rid.startswith("FS_") for _, rid in lifecycle.recorded_sessions | lifecycle.started)
+    assert all(rid.startswith("R_") for _, rid in lifecycle.finished | lifecycle.closed)
+    assert not _in_progress(lifecycle.truth["third"]) & lifecycle.recorded_sessions
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -182,8 +195,14 @@ def test_finished_and_closed_responses_are_current_in_responses(lifecycle: Lifec
     }
     # their answers came with them
     assert moved <= _current(lifecycle.rows["third"]["response_answers"])
-    # and no deleted in-progress response ever reached responses
+    # and no deleted in-progress response ever reached responses, nor a session ID
     assert not lifecycle.deleted & {key for key, _ in responses}
+    assert not lifecycle.recorded_sessions & {key for key, _ in responses}
+    # the sessions' own rows are marked where they were loaded
+    in_progress = lifecycle.rows["third"]["responses_in_progress"]
+    loaded = {key for key, _ in in_progress}
+    assert lifecycle.recorded_sessions & loaded
+    assert lifecycle.recorded_sessions & loaded <= _marked(in_progress)
 
 
 def test_the_documented_sql_gives_the_current_set(

@@ -5,8 +5,9 @@ in-progress exports (``exportResponsesInProgress``), normal exports that hold cl
 ``responseCounts`` next to the export of the same moment, and exports narrowed by ``questionIds`` /
 ``surveyMetadataIds``. Every recording is a CSV export (the only format the cassettes hold).
 
-Where the sandbox serves the same endpoint, its shape is compared. A known disagreement is a strict xfail:
-once the sandbox is fixed the test passes, fails as XPASS, and the mark (and §24/§25) must be updated.
+Where the sandbox serves the same endpoint, its shape is compared (a known disagreement would be a strict
+xfail; the five there were — recordedDate and FS_ IDs of in-progress rows, timeZone "Z", preview responses
+counted as generated, deletions raising only ``deleted`` — are fixed).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -264,26 +265,20 @@ def test_sandbox_in_progress_export_metadata_columns(sandbox_api: Api) -> None:
         assert int(row["progress"]) < 100
 
 
-@pytest.mark.xfail(strict=True, reason="§24: the sandbox gives in-progress rows a recordedDate")
 def test_sandbox_in_progress_rows_have_no_recorded_date(sandbox_api: Api) -> None:
     assert all(row["recordedDate"] == "" for row in _in_progress_rows(sandbox_api))
 
 
-@pytest.mark.xfail(strict=True, reason="§24: the sandbox names in-progress rows R_..., not FS_...")
 def test_sandbox_in_progress_rows_are_named_fs(sandbox_api: Api) -> None:
     assert all(FS_ID.match(row["_recordId"]) for row in _in_progress_rows(sandbox_api))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="§24: the sandbox writes timeZone UTC where Qualtrics writes Z"
-)
 def test_sandbox_csv_time_zone_is_z_by_default(sandbox_api: Api) -> None:
     real = load("qr_in_progress", "exports.json")[0]["header"]["metadata_import_ids"][0]
     sid = _surveys(sandbox_api)[0]
     assert json.loads(_csv(sandbox_api, sid, exportResponsesInProgress=True)[2][0]) == real
 
 
-@pytest.mark.xfail(strict=True, reason="§25: the sandbox counts preview responses as auditable")
 def test_sandbox_counts_preview_responses_as_generated(sandbox_api: Api) -> None:
     previews = 0
     for sid in _surveys(sandbox_api):
@@ -307,9 +302,6 @@ def test_sandbox_light_exports_match_the_recordings(sandbox_api: Api) -> None:
     assert all(R_ID.match(row[2]) for row in with_ids[3:])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="§25: the sandbox lowers auditable when it deletes a response"
-)
 def test_sandbox_counts_add_up_after_deletions() -> None:
     with sandbox_for(seed=5, surveys=1, responses=40) as sandbox:
         api = Api(sandbox)
@@ -347,3 +339,53 @@ def test_sandbox_closed_partials_match_the_recordings() -> None:
         assert row["finished"] == "False"
         assert int(row["progress"]) < 100
         assert _time(row["recordedDate"]) > _time(row["endDate"])
+
+
+def test_sandbox_in_progress_window_applies_to_the_start_date(sandbox_api: Api) -> None:
+    # as the recorded windowed export: no recordedDate, every row starts inside the window, and the
+    # windowed rows under a limit are the first ones of the whole in-progress export (in start order)
+    for sid in _surveys(sandbox_api):
+        rows = _csv(sandbox_api, sid, exportResponsesInProgress=True)
+        ids = [json.loads(cell)["ImportId"] for cell in rows[2]]
+        full = [dict(zip(ids, row, strict=True)) for row in rows[3:]]
+        if len(full) < 3:
+            continue
+        starts = [row["startDate"] for row in full]
+        assert starts == sorted(starts)
+        low = datetime.fromisoformat(full[0]["startDate"]).replace(tzinfo=UTC)
+        high = datetime.fromisoformat(full[-1]["startDate"]).replace(tzinfo=UTC)
+        window = _csv(
+            sandbox_api,
+            sid,
+            exportResponsesInProgress=True,
+            startDate=low.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            endDate=high.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            limit=2,
+        )
+        picked = [dict(zip(ids, row, strict=True)) for row in window[3:]]
+        assert [row["_recordId"] for row in picked] == [row["_recordId"] for row in full[:2]]
+        for row in picked:
+            assert row["recordedDate"] == ""
+            assert low.replace(tzinfo=None) <= _time(row["startDate"]) < high.replace(tzinfo=None)
+        in_json = _json(sandbox_api, sid, exportResponsesInProgress=True)
+        assert all("recordedDate" not in r["values"] for r in in_json)
+        assert all(FS_ID.match(r["responseId"]) for r in in_json)
+        return
+    pytest.fail("no survey with three in-progress sessions")
+
+
+def test_sandbox_recorded_session_gets_a_new_response_id() -> None:
+    with sandbox_for(seed=5, surveys=1, responses=120) as sandbox:
+        api = Api(sandbox)
+        (sid,) = _surveys(api)
+        spec = {"survey_id": sid, "finish": 1, "close": 1}
+        out = requests.post(sandbox.url("/_sandbox/mutate"), json=spec, timeout=10).json()
+        in_progress = {row["_recordId"] for row in _in_progress_rows(api)}
+        normal = {r["responseId"] for r in _json(api, sid)}
+        api.close()
+    for key in ("finished", "closed"):
+        ((session, rid),) = out[f"{key}_from"].items()
+        assert out[key] == [rid]
+        assert FS_ID.match(session) and R_ID.match(rid)
+        assert session not in in_progress and session not in normal
+        assert rid in normal

@@ -75,7 +75,9 @@ def test_response_records(account):
         prev = None
         for rid, r in s.responses.items():
             assert isinstance(r, ResponseRecord)
-            assert r.response_id == rid and re.fullmatch("R_" + ID15, rid)
+            # a recorded response is R_..., an in-progress session FS_... (docs/qualtrics-api.md §24)
+            prefix = "R_" if r.recorded else "FS_"
+            assert r.response_id == rid and re.fullmatch(prefix + ID15, rid)
             assert rid not in ids
             ids.add(rid)
             for dt in (r.start_date, r.end_date, r.recorded_date, r.last_modified):
@@ -261,7 +263,7 @@ def test_csv_rows(account):
     tags, texts, imports = s.csv_header_rows()
     assert len(tags) == len(texts) == len(imports)
     assert tags[:3] == ["StartDate", "EndDate", "Status"]
-    assert imports[0] == '{"ImportId":"startDate","timeZone":"UTC"}'
+    assert imports[0] == '{"ImportId":"startDate","timeZone":"Z"}'  # as Qualtrics writes it (§24)
     assert orjson.loads(imports[tags.index("ResponseId")]) == {"ImportId": "_recordId"}
     for rec in list(s.responses.values())[:10]:
         out = s.render(rec)

@@ -147,8 +147,11 @@ def test_added_filter_is_listed_and_its_exports_equal_the_truth(sb: Any, api: Ap
 def test_finished_compares_the_json_value_one_or_zero(sb: Any, api: Api) -> None:
     truth = sb.truth()["surveys"]
     sid = next(s for s, survey in truth.items() if len(survey["in_progress"]) >= 2)
-    closed = sorted(truth[sid]["in_progress"])[:2]
-    assert sb.mutate({"survey_id": sid, "close_ids": closed})["closed"] == closed
+    sessions = sorted(truth[sid]["in_progress"])[:2]
+    out = sb.mutate({"survey_id": sid, "close_ids": sessions})
+    closed = sorted(out["closed"])  # recorded under new R_ IDs
+    assert sorted(out["closed_from"]) == sessions
+    assert sorted(out["closed_from"].values()) == closed
 
     finished = _add(sb, sid, "Finished", "finished", "1")
     unfinished = _add(sb, sid, "Closed partials", "finished", "0")

@@ -1,13 +1,16 @@
 """The response, user and contact lifecycle of ``POST /_sandbox/mutate``, seen through HTTP and the truth.
 
-In-progress responses start, advance, finish, are closed (recorded with Finished = False) or are
-deleted; users and directory contacts are added and deleted; mailing-list members are removed.
+In-progress responses (sessions named ``FS_...``, without a recorded date) start, advance, finish, are
+closed (recorded with Finished = False) or are deleted; a finished or closed session is recorded under a new
+``R_...`` ID (docs/qualtrics-api.md §24). Users and directory contacts are added and deleted; mailing-list
+members are removed.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +22,8 @@ from support.sandbox_api import Api, sandbox_for
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 SEED = 11
+FS_ID = re.compile(r"^FS_[0-9A-Za-z]{15}$")
+R_ID = re.compile(r"^R_[0-9A-Za-z]{15}$")
 
 
 @pytest.fixture
@@ -63,6 +68,12 @@ def _counts(api: Api, sid: str) -> dict[str, int]:
     return response.json()["result"]["responseCounts"]
 
 
+def _live(api: Api, sid: str) -> int:
+    """The recorded responses Qualtrics' counts imply: auditable + generated - deleted (§25)."""
+    counts = _counts(api, sid)
+    return counts["auditable"] + counts["generated"] - counts["deleted"]
+
+
 def _refused(sb: Any, spec: dict[str, Any]) -> None:
     response = requests.post(sb.url("/_sandbox/mutate"), json=spec, timeout=10)
     assert response.status_code == 400, response.text
@@ -79,6 +90,8 @@ def test_default_data_has_no_closed_responses_and_exports_match_the_truth(
         records = sb.account.surveys[sid].responses.values()
         assert set(survey["responses"]) == {r.response_id for r in records if r.finished}
         assert set(survey["in_progress"]) == {r.response_id for r in records if not r.finished}
+        assert all(R_ID.match(rid) for rid in survey["responses"])
+        assert all(FS_ID.match(rid) for rid in survey["in_progress"])
         assert set(_normal(api, sid)) == set(survey["responses"])
         assert set(_in_progress(api, sid)) == set(survey["in_progress"])
 
@@ -99,12 +112,14 @@ def test_start_adds_responses_to_the_in_progress_export_only(sb: Any, api: Api) 
     assert set(partial) == set(after["in_progress"])
     assert set(_normal(api, sid)) == set(before["responses"])
     for rid in out["started"]:
+        assert FS_ID.match(rid)
         values = partial[rid]["values"]
         assert values["finished"] == 0 and 5 <= values["progress"] <= 95
-        assert values["recordedDate"] == after["in_progress"][rid]
+        assert "recordedDate" not in values  # a session has no recorded date
+        assert values["endDate"] == after["in_progress"][rid][:19] + "Z"  # its last activity
         # an in-progress response is not served one by one yet
         assert api.get(f"/surveys/{sid}/responses/{rid}").status_code == 202
-    assert _counts(api, sid)["auditable"] == len(before["responses"])
+    assert _live(api, sid) == len(before["responses"])
 
 
 def test_finish_moves_in_progress_responses_to_the_normal_export(sb: Any, api: Api) -> None:
@@ -113,30 +128,35 @@ def test_finish_moves_in_progress_responses_to_the_normal_export(sb: Any, api: A
     partial_before = _in_progress(api, sid)
     named = min(before["in_progress"])
     out = sb.mutate({"survey_id": sid, "finish_ids": [named], "finish": 1})
-    assert out["finished"][0] == named and len(out["finished"]) == 2
+    assert len(out["finished"]) == 2 and all(R_ID.match(rid) for rid in out["finished"])
+    sessions = out["finished_from"]  # session ID -> the new response ID, in the order of "finished"
+    assert next(iter(sessions)) == named and list(sessions.values()) == out["finished"]
+    assert set(sessions) <= set(before["in_progress"])
     finished = set(out["finished"])
-    assert finished <= set(before["in_progress"])
+    assert not finished & set(before["in_progress"])
     after = sb.truth()["surveys"][sid]
-    assert set(after["in_progress"]) == set(before["in_progress"]) - finished
+    assert set(after["in_progress"]) == set(before["in_progress"]) - set(sessions)
     assert set(after["responses"]) == set(before["responses"]) | finished
     assert after["closed"] == []
     normal = _normal(api, sid)
     assert set(normal) == set(after["responses"])
     assert list(normal)[-2:] == out["finished"]  # recorded now: last in recorded order
     assert set(_in_progress(api, sid)) == set(after["in_progress"])
-    for rid in finished:
+    for session, rid in sessions.items():
         values = normal[rid]["values"]
         stamp = after["responses"][rid]
-        assert stamp > before["in_progress"][rid]
+        assert stamp > before["in_progress"][session]
         assert values["finished"] == 1 and values["progress"] == 100
         assert values["recordedDate"] == stamp and values["endDate"] == stamp[:19] + "Z"
+        assert values["_recordId"] == rid
         # the answers given before stay, the rest are filled in
-        old = partial_before[rid]["values"]
+        old = partial_before[session]["values"]
         assert {k: v for k, v in values.items() if k in old and k.startswith("QID")} == {
             k: v for k, v in old.items() if k.startswith("QID")
         }
         assert api.get(f"/surveys/{sid}/responses/{rid}").status_code == 200
-    assert _counts(api, sid)["auditable"] == len(after["responses"])
+        assert api.get(f"/surveys/{sid}/responses/{session}").status_code == 404
+    assert _live(api, sid) == len(after["responses"])
 
 
 def test_close_records_a_partial_response_with_finished_false(sb: Any, api: Api) -> None:
@@ -145,30 +165,34 @@ def test_close_records_a_partial_response_with_finished_false(sb: Any, api: Api)
     partial_before = _in_progress(api, sid)
     named = max(before["in_progress"])
     out = sb.mutate({"survey_id": sid, "close_ids": [named], "close": 1})
-    assert out["closed"][0] == named and len(out["closed"]) == 2
+    assert len(out["closed"]) == 2 and all(R_ID.match(rid) for rid in out["closed"])
+    sessions = out["closed_from"]
+    assert next(iter(sessions)) == named and list(sessions.values()) == out["closed"]
     closed = set(out["closed"])
     after = sb.truth()["surveys"][sid]
     assert after["closed"] == out["closed"]
-    assert set(after["in_progress"]) == set(before["in_progress"]) - closed
+    assert set(after["in_progress"]) == set(before["in_progress"]) - set(sessions)
     assert set(after["responses"]) == set(before["responses"]) | closed
     normal = _normal(api, sid)
     assert set(normal) == set(after["responses"])
     assert set(_in_progress(api, sid)) == set(after["in_progress"])
-    for rid in closed:
-        values, old = normal[rid]["values"], partial_before[rid]["values"]
+    for session, rid in sessions.items():
+        values, old = normal[rid]["values"], partial_before[session]["values"]
         assert values["finished"] == 0 and normal[rid]["labels"]["finished"] == "False"
         assert values["progress"] == old["progress"] < 100
-        assert values["recordedDate"] == after["responses"][rid] > old["recordedDate"]
+        assert "recordedDate" not in old
+        assert values["recordedDate"] == after["responses"][rid] > before["in_progress"][session]
         assert values["endDate"] == old["endDate"]  # the last activity
         assert {k: v for k, v in values.items() if k.startswith("QID")} == {
             k: v for k, v in old.items() if k.startswith("QID")
         }
         single = api.get(f"/surveys/{sid}/responses/{rid}")
         assert single.status_code == 200 and single.json()["result"]["values"]["finished"] == 0
-    assert _counts(api, sid)["auditable"] == len(after["responses"])
-    # a closed response is recorded: it cannot be finished or closed again
-    _refused(sb, {"survey_id": sid, "finish_ids": [named]})
-    _refused(sb, {"survey_id": sid, "close_ids": [named]})
+    assert _live(api, sid) == len(after["responses"])
+    # a closed response is recorded: it cannot be finished or closed again, and its session is gone
+    for rid in (named, sessions[named]):
+        _refused(sb, {"survey_id": sid, "finish_ids": [rid]})
+        _refused(sb, {"survey_id": sid, "close_ids": [rid]})
 
 
 def test_closed_and_finished_responses_reach_a_continuation_export(sb: Any, api: Api) -> None:
@@ -203,7 +227,8 @@ def test_advance_moves_an_in_progress_response_on_and_stamps_it(sb: Any, api: Ap
         assert after["in_progress"][rid] > before["in_progress"][rid]
         values = partial[rid]["values"]
         assert partial_before[rid]["values"]["progress"] < values["progress"] <= 99
-        assert values["recordedDate"] == after["in_progress"][rid]
+        assert "recordedDate" not in values
+        assert values["endDate"] == after["in_progress"][rid][:19] + "Z"
 
 
 def test_delete_ids_deletes_in_progress_responses(sb: Any, api: Api) -> None:
@@ -217,8 +242,10 @@ def test_delete_ids_deletes_in_progress_responses(sb: Any, api: Api) -> None:
     assert set(after["in_progress"]) == set(before["in_progress"]) - set(gone)
     assert after["responses"] == before["responses"]
     assert after["deleted"] == before["deleted"] + gone
-    assert after["response_counts"]["deleted"] == deleted_before + 2
-    assert _counts(api, sid)["deleted"] == deleted_before + 2
+    # a deleted session changes no count (how Qualtrics counts it is not recorded; §25's identity holds)
+    assert after["response_counts"] == before["response_counts"]
+    assert _counts(api, sid)["deleted"] == deleted_before
+    assert _live(api, sid) == len(after["responses"])
     assert set(_in_progress(api, sid)) == set(after["in_progress"])
     assert set(_normal(api, sid)) == set(before["responses"])
     for rid in gone:
@@ -230,8 +257,10 @@ def test_a_response_started_in_one_mutation_can_be_finished_closed_or_deleted_la
 ) -> None:
     sid = _survey(sb)
     started = sb.mutate({"survey_id": sid, "start": 3})["started"]
-    a, b, c = started
-    sb.mutate({"survey_id": sid, "finish_ids": [a], "close_ids": [b], "delete_ids": [c]})
+    fa, fb, c = started
+    out = sb.mutate({"survey_id": sid, "finish_ids": [fa], "close_ids": [fb], "delete_ids": [c]})
+    (a,), (b,) = out["finished"], out["closed"]
+    assert out["finished_from"] == {fa: a} and out["closed_from"] == {fb: b}
     truth = sb.truth()["surveys"][sid]
     assert a in truth["responses"] and b in truth["responses"] and truth["closed"] == [b]
     assert c in truth["deleted"] and not set(started) & set(truth["in_progress"])

@@ -5,6 +5,7 @@ survey's in-progress export was read (tap_qualtrics/streams/responses_in_progres
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 from typing import Any
 
@@ -199,39 +200,48 @@ def test_a_run_emits_exactly_the_in_progress_set_and_activates_once(concurrency:
 
 
 def test_answer_rows_are_those_responses_gives_for_the_same_response() -> None:
-    """Closed in-progress responses keep their answers and move to the normal export: their in-progress
-    record and rows (run 1) equal their ``responses`` record and rows (run 2), dates aside."""
+    """Closed in-progress sessions keep their answers and move to the normal export under a new ``R_`` ID (as
+    in Qualtrics, docs/qualtrics-api.md §24; the sandbox's mutation says which session became which
+    response): their in-progress record and rows (run 1) equal their ``responses`` record and rows (run 2),
+    IDs and dates aside."""
     with sandbox(seed=32, surveys=3, responses=10) as handle:
         _start(handle, 3)
         first = sync(token_config(handle), streams=IN_PROGRESS)
-        closed = {}
+        became: dict[tuple[str, str], tuple[str, str]] = {}
         for sid, survey in handle.truth()["surveys"].items():
-            closed[sid] = handle.mutate(
+            result = handle.mutate(
                 {"survey_id": sid, "close_ids": list(survey["in_progress"]), "stamp": _ago(5)}
             )
+            became |= {(sid, fs): (sid, rid) for fs, rid in result["closed_from"].items()}
         second = sync(token_config(handle), streams=(*RESPONSES, *IN_PROGRESS))
     assert first.ok and second.ok, first.failure_summary + second.failure_summary
-    keys = {(sid, rid) for sid, result in closed.items() for rid in result["closed"]}
-    assert keys and keys == _emitted(first)
+    assert became and set(became) == _emitted(first)
+    assert all(
+        fs.startswith("FS_") and rid.startswith("R_") for (_, fs), (_, rid) in became.items()
+    )
     dates = {"recorded_date", "last_modified_date"}
+    ids = {"response_id", "answer_id"}  # answer_id is derived from the response ID
 
-    def without(record: dict[str, Any], drop: set[str]) -> dict[str, Any]:
-        out = {k: v for k, v in record.items() if k not in drop}
+    def without(record: dict[str, Any]) -> str:
+        out = {k: v for k, v in record.items() if k not in dates | ids}
         if isinstance(out.get("values"), dict):
             out["values"] = {
                 k: v
                 for k, v in out["values"].items()
-                if k not in ("recordedDate", "LastModifiedDate")
+                if k not in ("recordedDate", "LastModifiedDate", "_recordId")
             }
-        return out
+        return json.dumps(out, sort_keys=True)
+
+    def rows(run: TapRun, stream: str, key: Any) -> dict[tuple[str, str], list[str]]:
+        out: dict[tuple[str, str], list[str]] = {}
+        for r in run.records(stream):
+            if key(_key(r)) is not None:
+                out.setdefault(key(_key(r)), []).append(without(r))
+        return {k: sorted(v) for k, v in out.items()}
 
     for stream, twin in TWINS.items():
-        before = {
-            _row_key(stream, r): without(r, dates) for r in first.records(stream) if _key(r) in keys
-        }
-        after = {
-            _row_key(twin, r): without(r, dates) for r in second.records(twin) if _key(r) in keys
-        }
+        before = rows(first, stream, became.get)
+        after = rows(second, twin, lambda k: k if k in became.values() else None)
         assert before, stream
         assert before == after, stream
     # the closed responses left the in-progress set: run 2 emits none and activates the empty set
@@ -261,6 +271,7 @@ def test_across_runs_the_set_follows_finished_closed_deleted_and_started_respons
         moved: set[tuple[str, str]] = set()
         deleted: set[tuple[str, str]] = set()
         started: set[tuple[str, str]] = set()
+        sessions: set[tuple[str, str]] = set()
         for sid, survey in truth_first["surveys"].items():
             victim, finish, close = sorted(survey["in_progress"])[:3]
             result = handle.mutate(
@@ -273,6 +284,8 @@ def test_across_runs_the_set_follows_finished_closed_deleted_and_started_respons
                 }
             )
             moved |= {(sid, rid) for rid in result["finished"] + result["closed"]}
+            sessions |= {(sid, fs) for fs in (finish, close)}
+            assert {**result["finished_from"], **result["closed_from"]}.keys() == {finish, close}
             deleted.add((sid, victim))
             started |= {(sid, rid) for rid in result["started"]}
         second = sync(token_config(handle), state=first.final_state, streams=streams)
@@ -281,10 +294,13 @@ def test_across_runs_the_set_follows_finished_closed_deleted_and_started_respons
     assert _emitted(first) == _in_progress_truth(truth_first)
     assert _emitted(second) == _in_progress_truth(truth_second)
     assert started <= _emitted(second)
-    assert not (moved | deleted) & _emitted(second)
-    # the finished and closed ones come with responses (the sandbox keeps their IDs; Qualtrics names
-    # them anew, which changes nothing here)
+    assert not (sessions | deleted) & _emitted(second)
+    assert sessions <= _emitted(first)
+    # the finished and closed ones come with responses, under new R_ IDs (as in Qualtrics, §24): no session
+    # ID ever reaches responses
     assert moved <= _emitted(second, "responses")
+    assert not moved & (_emitted(first) | _emitted(second))
+    assert not sessions & _emitted(second, "responses")
     assert set(_activations(second)) == set(IN_PROGRESS)
 
 

@@ -48,9 +48,11 @@ def test_second_run_emits_changes_only(run_tap: Callable[..., TapRun]) -> None:
     assert {rid for (sid, rid) in emitted if sid == quiet_survey} >= set(quiet_changes["added"])
     second_surveys = {r["survey_id"]: r for r in second.records("surveys")}
     for survey_id in (quiet_survey, changed_survey):
-        assert second_surveys[survey_id]["response_count_auditable"] == len(
-            truth["surveys"][survey_id]["responses"]
-        )
+        row = second_surveys[survey_id]
+        auditable, generated = row["response_count_auditable"], row["response_count_generated"]
+        # auditable + generated - deleted = the live responses (docs/qualtrics-api.md §25)
+        live = auditable + generated - row["response_count_deleted"]
+        assert live == len(truth["surveys"][survey_id]["responses"])
     assert second_surveys[changed_survey]["response_count_deleted"] == 1
 
     # Surveys: the edited one with its questions, the two whose counts changed without them; nothing else

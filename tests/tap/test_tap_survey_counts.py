@@ -53,11 +53,17 @@ def test_changed_counts_emit_the_survey_again_without_its_structure(
         truth = handle.truth()
     assert second.returncode == 0, second.stderr[-3000:]
     (record,) = second.records("surveys")
+    counts = truth["surveys"][target]["response_counts"]
     assert record == {
         **before,
-        "response_count_auditable": len(truth["surveys"][target]["responses"]),
+        "response_count_auditable": counts["auditable"],
+        "response_count_generated": counts["generated"],
         "response_count_deleted": 1,
     }
+    # a deletion raises deleted only: the counts still add up to the live responses (§25)
+    assert counts["auditable"] + counts["generated"] - 1 == len(
+        truth["surveys"][target]["responses"]
+    )
     assert second.records("questions") == []
     assert second.records("question_choices") == []
     assert requests == {
