@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -78,3 +78,12 @@ def response_counts(legacy: Mapping[str, Any]) -> list[int | None]:
     counts = legacy.get("responseCounts")
     counts = counts if isinstance(counts, Mapping) else {}
     return [to_int(counts.get(key)) for key in ("auditable", "generated", "deleted")]
+
+
+def exported_response_count(counts: Sequence[int | None]) -> int:
+    """How many responses an unfiltered export of the survey holds, from ``[auditable, generated, deleted]``:
+    ``auditable + generated - deleted`` (docs/qualtrics-api.md §25: ``generated`` counts the test and preview
+    responses, which the export holds too, and a deletion raises ``deleted`` without lowering the other two).
+    A missing count reads as 0; never below 0."""
+    auditable, generated, deleted = (value or 0 for value in counts)
+    return max(0, auditable + generated - deleted)

@@ -37,7 +37,13 @@ from tap_qualtrics.exports.engine import (
 from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.exports.windows import split_window
 from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
-from tap_qualtrics.model.coerce import to_bool, to_int, to_number, to_text
+from tap_qualtrics.model.coerce import (
+    exported_response_count,
+    to_bool,
+    to_int,
+    to_number,
+    to_text,
+)
 from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
 from tap_qualtrics.streams.response_exports import ResponseExportStream
 
@@ -273,8 +279,10 @@ class ResponsesStream(ResponseExportStream):
         return self._exporter.fetch(survey_id, window, self.export_options(survey_id))
 
     def _response_count(self, survey_id: str) -> int:
-        """The survey's auditable responses (read once per run, shared with the other streams)."""
-        return self.response_counts(survey_id)[0] or 0
+        """The responses the survey's export holds (its counts are read once per run, shared with the other
+        streams): auditable + generated - deleted, not auditable alone (test and preview responses are
+        exported too)."""
+        return exported_response_count(self.response_counts(survey_id))
 
     def _note_first_sync(self, context: Mapping[str, Any]) -> None:
         if self.stored_bookmark(context) is None:

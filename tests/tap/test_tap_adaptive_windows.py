@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 import requests
+from support.real_keys import load
 from support.tap import sandbox, selected_catalog, stamp_mutations_after, token_config
 from support.taprun import TapRun
 
+from tap_qualtrics.model.coerce import exported_response_count, response_counts
 from tap_qualtrics.model.timestamps import normalize_timestamp
 
 EXPORT_START = "POST /surveys/{surveyId}/export-responses"
@@ -27,6 +29,25 @@ SURVEY_DETAILS = "GET /surveys/{surveyId}"
 
 
 RESPONSES_ONLY = selected_catalog({"responses"})
+
+
+def test_the_first_sync_reads_the_export_size_from_all_three_counts() -> None:
+    """The up-front cut sizes a survey's export from its ``responseCounts``: auditable + generated - deleted
+    is the rows of an unfiltered export in every real recording (tests/real/fixtures/qr_response_counts,
+    docs/qualtrics-api.md §25). ``auditable`` alone misses the test and preview responses, which the export
+    holds too, and keeps counting deleted ones."""
+    narrowing = {"limit", "startDate", "endDate", "questionIds", "exportResponsesInProgress"}
+    checked = 0
+    for entry in load("qr_response_counts", "counts.json"):
+        export = entry["export"]
+        if export is None or narrowing & set(export["request_body"]):
+            continue
+        counts = response_counts({"responseCounts": entry["responseCounts"]})
+        assert exported_response_count(counts) == export["rows"], entry
+        checked += 1
+    assert checked == 9
+    assert exported_response_count([None, 3, None]) == 3
+    assert exported_response_count([0, 0, 2]) == 0
 
 
 def _export_bytes(handle: Any, survey_id: str) -> int:
