@@ -159,6 +159,7 @@ def account_scale(
     small_responses: int = 10,
     large_responses: int = 2000,
     mutate: bool = True,
+    steady_runs: int = 1,
     seed: int = 5,
 ) -> dict[str, Any]:
     """First sync, steady state (nothing changed) and, with ``mutate``, a run after a few surveys changed."""
@@ -183,7 +184,12 @@ def account_scale(
         truth = {sid: set(s["responses"]) for sid, s in handle.truth()["surveys"].items()}
         expected = set().union(*truth.values())
         state: dict[str, Any] | None = None
-        plan = ["first_sync", "steady_state"] + (["after_changes"] if mutate else [])
+        steady = (
+            ["steady_state"]
+            if steady_runs == 1
+            else [f"steady_state_{n}" for n in range(1, steady_runs + 1)]
+        )
+        plan = ["first_sync", *steady] + (["after_changes"] if mutate else [])
         for label in plan:
             if label == "after_changes":
                 expected = _change_some(handle, truth)

@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
         help="account_scale export job time at real speed (5 s; divided by the scale)",
     )
     parser.add_argument(
+        "--account-steady-runs",
+        type=int,
+        default=1,
+        help="account_scale: runs with nothing changed after the first sync (1; 4 shows quiet surveys "
+        "skipping, from the 4th on with the default quiet_after_empty_exports of 3)",
+    )
+    parser.add_argument(
         "--account-no-changes",
         action="store_true",
         help="account_scale: skip the third run (after a few surveys changed)",
@@ -433,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                 latency_ms=args.account_latency_ms,
                 export_seconds=args.account_export_seconds,
                 mutate=not args.account_no_changes,
+                steady_runs=args.account_steady_runs,
                 seed=SEED,
             )
     print(_table(report))
