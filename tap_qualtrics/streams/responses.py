@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from singer_sdk.helpers.types import Context, Record
 
@@ -107,6 +108,8 @@ class ResponsesStream(ResponseExportStream):
 
     name = "responses"
     replication_key = "last_modified_date"
+    #: a completed survey sends a STATE only if none was sent in this many seconds (:meth:`_complete_window`)
+    STATE_INTERVAL_SECONDS: ClassVar[float] = 5.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -114,6 +117,7 @@ class ResponsesStream(ResponseExportStream):
         self._exporter: ResponseExporter | None = None
         #: surveys without a bookmark yet: their first export is checked against max_responses_per_export
         self._first_syncs: set[str] = set()
+        self._state_written_at = float("-inf")
         #: survey ID -> whether it skips this run as quiet (decided once per run)
         self._quiet_decisions: dict[str, bool] = {}
 
@@ -464,13 +468,24 @@ class ResponsesStream(ResponseExportStream):
         children.report(survey_id)
 
     def _complete_window(self, context: Context, end: str, emitted: int) -> None:
-        """Every record of the window was emitted: the bookmark moves to the window end, and STATE is sent."""
+        """Every record of the window was emitted: the bookmark moves to the window end, and a STATE is sent
+        if none was in the last ``STATE_INTERVAL_SECONDS``.
+
+        Each STATE holds every survey's bookmark, so one per survey made a run write surveys x state bytes
+        (561 MB at 2,000 surveys). A STATE left out here is only later: the SDK writes the stream's final
+        one, and a run stopped before it resumes from an earlier one, exporting a little more (targets
+        upsert)."""
         survey_id = context["survey_id"]
         state = self._note_options(self.write_bookmark(context, end), survey_id)
         self.run.settings.quiet.note_export(
             state, emitted, lambda: self.response_counts(survey_id), self.run.started_at_text
         )
-        self.finalize_state_progress_markers(state)
+        now = time.monotonic()
+        if now - self._state_written_at >= self.STATE_INTERVAL_SECONDS:
+            self._state_written_at = now
+            self.finalize_state_progress_markers(state)
+        else:
+            self.state_manager.finalize_state(state)
 
     def _fail(
         self,

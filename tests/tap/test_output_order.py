@@ -141,3 +141,26 @@ def test_records_that_no_state_follows_go_out_when_the_run_ends() -> None:
         ("RECORD", 1),
         ("RECORD", 2),
     ]
+
+
+def test_completed_surveys_send_a_state_at_most_every_few_seconds(monkeypatch: Any) -> None:
+    """Each STATE holds every survey's bookmark: one per survey made a run write surveys x state bytes. Within
+    the interval the bookmarks still move (the final STATE has them all); with no interval, one per survey."""
+    from support.taprun import run_tap_in_process
+
+    from tap_qualtrics.streams.responses import ResponsesStream
+
+    def run(interval: float) -> tuple[int, dict[str, Any]]:
+        monkeypatch.setattr(ResponsesStream, "STATE_INTERVAL_SECONDS", interval)
+        with sandbox(seed=7, surveys=6, responses=4) as handle:
+            config = token_config(handle, export_safety_lag_seconds=0)
+            done = run_tap_in_process(config, catalog=selected_catalog(["responses"]))
+            surveys = handle.truth()["surveys"]
+        states = [m["value"] for m in done.messages if m["type"] == "STATE"]
+        assert set(_bookmarks(states[-1])) == set(surveys)
+        return len(states), states[-1]
+
+    held, _ = run(3600.0)
+    each, _ = run(0.0)
+    assert held <= 2  # the first completed survey's, and the stream's final one
+    assert each >= 6
