@@ -19,6 +19,7 @@ from typing import Any
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
+from tap_qualtrics.exports.engine import ExportTiming
 from tap_qualtrics.http.auth import ClientCredentialsAuthenticator, build_authenticator
 from tap_qualtrics.http.rate_budget import RateBudget
 from tap_qualtrics.http.reachability import Reachability
@@ -140,6 +141,13 @@ class SyncRun:
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator | ClientCredentialsAuthenticator:
         return build_authenticator(self.settings, self._required_scopes())
+
+    @cached_property
+    def export_timing(self) -> ExportTiming:
+        """How every export of this run is polled, and how long one may take."""
+        return ExportTiming(
+            poll_interval=self.settings.export_poll_interval, timeout=self.settings.export_timeout
+        )
 
     @cached_property
     def time_box(self) -> TimeBox:

@@ -31,7 +31,7 @@ from singer_sdk import StreamSchema
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
-from tap_qualtrics.exports.engine import ExportTiming, ResponseExporter, read_export_file
+from tap_qualtrics.exports.engine import ResponseExporter, read_export_file
 from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
 from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
@@ -122,13 +122,7 @@ class ResponseDeletionChecksStream(QualtricsStream):
     ) -> Record:
         checked_at = self.run.started_at_text
         recorded_before = self.run.export_window_end
-        exporter = ResponseExporter(
-            self,
-            ExportTiming(
-                poll_interval=self.run.settings.export_poll_interval,
-                timeout=self.run.settings.export_timeout,
-            ),
-        )
+        exporter = ResponseExporter(self, self.run.export_timing)
         live = 0
         body = response_ids_export_body(recorded_before)
         if filter_id is not None:

@@ -11,13 +11,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from singer_sdk import StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
+from tap_qualtrics.exports.engine import ExportWindow, ResponseExporter
+from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.http.client import QualtricsStream
 from tap_qualtrics.schema_files import SCHEMAS
 from tap_qualtrics.streams.account import to_timestamp
@@ -43,6 +45,8 @@ class ResponseExportStream(QualtricsStream):
         #: survey ID -> creation date from the survey list (where shorter windows start cutting)
         self._created: dict[str, str] = {}
         self._children: ResponseChildren | None = None
+        self._pipeline: ExportPipeline | None = None
+        self._exporter: ResponseExporter | None = None
 
     @property
     @override
@@ -79,6 +83,35 @@ class ResponseExportStream(QualtricsStream):
     def filter_id(self, survey_id: str) -> str | None:
         """The saved filter the survey's responses are exported through (``filter_ids``), if any."""
         return self.run.settings.filter_ids.get(survey_id)
+
+    # -- exports: one per survey, several in flight ------------------------------------------------------
+
+    def _export_pipeline(self) -> ExportPipeline:
+        """The run's exports of this stream, :meth:`_fetch_export` on up to ``max_concurrent_exports``
+        threads."""
+        if self._pipeline is None:
+            _ = self.run.rate_budget  # created here, before any export thread can race to create it
+            self._exporter = ResponseExporter(self, self.run.export_timing)
+            self._pipeline = ExportPipeline(
+                self._fetch_export, self.run.settings.max_concurrent_exports
+            )
+        return self._pipeline
+
+    def _fetch_export(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
+        """One survey's export (on an export thread when concurrent)."""
+        raise NotImplementedError
+
+    def _surveys_ahead(self, context: Context, pipeline: ExportPipeline) -> list[dict[str, Any]]:
+        """This survey's partition and the next ``max_concurrent_exports``: the exports to keep in flight
+        (none when exports run one at a time)."""
+        if not pipeline.concurrent:
+            return []
+        partitions = self.partitions or []
+        try:
+            index = partitions.index(dict(context))
+        except ValueError:
+            return []
+        return partitions[index : index + 1 + self.run.settings.max_concurrent_exports]
 
     def _is_last_partition(self, context: Context) -> bool:
         partitions = self.partitions or []

@@ -29,9 +29,7 @@ from singer_sdk.helpers.types import Context, Record
 from tap_qualtrics._compat import override
 from tap_qualtrics.exports.engine import (
     ExportFailedError,
-    ExportTiming,
     ExportWindow,
-    ResponseExporter,
     SplittableExportError,
     read_export_file,
 )
@@ -113,8 +111,6 @@ class ResponsesStream(ResponseExportStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pipeline: ExportPipeline | None = None
-        self._exporter: ResponseExporter | None = None
         #: surveys without a bookmark yet: their first export is checked against max_responses_per_export
         self._first_syncs: set[str] = set()
         self._state_written_at = float("-inf")
@@ -247,22 +243,8 @@ class ResponsesStream(ResponseExportStream):
 
     # -- concurrent exports ------------------------------------------------------------------------------
 
-    def _export_pipeline(self) -> ExportPipeline:
-        if self._pipeline is None:
-            settings = self.run.settings
-            _ = self.run.rate_budget  # created here, before any export thread can race to create it
-            self._exporter = ResponseExporter(
-                self,
-                ExportTiming(
-                    poll_interval=settings.export_poll_interval, timeout=settings.export_timeout
-                ),
-            )
-            self._pipeline = ExportPipeline(
-                self._fetch_first_export, settings.max_concurrent_exports
-            )
-        return self._pipeline
-
-    def _fetch_first_export(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
+    @override
+    def _fetch_export(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
         """A survey's export of the whole run window (on an export thread when concurrent).
 
         On a survey's first sync one more request reads its response count (streams sync in name order, so
@@ -294,17 +276,11 @@ class ResponsesStream(ResponseExportStream):
 
     def _prefetch_after(self, context: Context, pipeline: ExportPipeline) -> None:
         """Keep the exports of the next ``max_concurrent_exports`` surveys in flight."""
-        if not pipeline.concurrent:
-            return
-        partitions = self.partitions or []
-        try:
-            index = partitions.index(dict(context))
-        except ValueError:
-            return
+        ahead = self._surveys_ahead(context, pipeline)
+        if not ahead or self.run.time_box.spent():
+            return  # exports one at a time, or no new export once the time box is spent
         end = self.run.export_window_end
-        if self.run.time_box.spent():
-            return  # no new export once the time box is spent
-        for later in partitions[index : index + 1 + self.run.settings.max_concurrent_exports]:
+        for later in ahead:
             if self._skips(later):
                 continue
             self._note_first_sync(later)

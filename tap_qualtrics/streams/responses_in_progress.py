@@ -30,9 +30,7 @@ from singer_sdk.helpers.types import Context, Record
 
 from tap_qualtrics._compat import override
 from tap_qualtrics.exports.engine import (
-    ExportTiming,
     ExportWindow,
-    ResponseExporter,
     read_export_file,
 )
 from tap_qualtrics.exports.pipeline import ExportPipeline
@@ -68,8 +66,6 @@ class ResponsesInProgressStream(ResponseExportStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pipeline: ExportPipeline | None = None
-        self._exporter: ResponseExporter | None = None
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -97,20 +93,8 @@ class ResponsesInProgressStream(ResponseExportStream):
 
     # -- exports: one per survey, several in flight ------------------------------------------------------
 
-    def _export_pipeline(self) -> ExportPipeline:
-        if self._pipeline is None:
-            settings = self.run.settings
-            _ = self.run.rate_budget  # created here, before any export thread can race to create it
-            self._exporter = ResponseExporter(
-                self,
-                ExportTiming(
-                    poll_interval=settings.export_poll_interval, timeout=settings.export_timeout
-                ),
-            )
-            self._pipeline = ExportPipeline(self._fetch, settings.max_concurrent_exports)
-        return self._pipeline
-
-    def _fetch(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
+    @override
+    def _fetch_export(self, survey_id: str, window: ExportWindow) -> IO[bytes]:
         """A survey's in-progress export (on an export thread when concurrent); ``window`` is :data:`WHOLE_SET`."""
         assert self._exporter is not None  # noqa: S101 - created with the pipeline
         body = {**IN_PROGRESS_EXPORT, **self.export_options(survey_id)}
@@ -118,14 +102,7 @@ class ResponsesInProgressStream(ResponseExportStream):
 
     def _prefetch_after(self, context: Context, pipeline: ExportPipeline) -> None:
         """Keep the exports of the next ``max_concurrent_exports`` surveys in flight."""
-        if not pipeline.concurrent:
-            return
-        partitions = self.partitions or []
-        try:
-            index = partitions.index(dict(context))
-        except ValueError:
-            return
-        for later in partitions[index : index + 1 + self.run.settings.max_concurrent_exports]:
+        for later in self._surveys_ahead(context, pipeline):
             pipeline.prefetch(later["survey_id"], WHOLE_SET)
 
     # -- records -------------------------------------------------------------------------------------------
