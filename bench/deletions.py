@@ -7,45 +7,19 @@ sandbox's truth, and the size of the STATE after each run (it must not grow with
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from bench.taprun import run_tap, selected_catalog
-from qualtrics_sandbox.server import running_sandbox
+from bench.taprun import downloaded_bytes, one_survey, run_tap, selected_catalog
 
 STREAMS = ("responses", "response_deletion_checks", "live_response_ids")
-_DOWNLOADED = re.compile(
-    r"Downloaded the (response export|response-ID export) of \S+ \((\d+) bytes\)"
-)
-
-
-def _downloaded(log: Path) -> dict[str, int]:
-    sizes: dict[str, int] = {}
-    for what, size in _DOWNLOADED.findall(log.read_text(errors="replace")):
-        sizes[what] = sizes.get(what, 0) + int(size)
-    return sizes
 
 
 def deletions(
     responses: int, questions: int, deleted: int, workdir: Path, *, seed: int, no_cap: int
 ) -> dict[str, Any]:
     label = f"deletions-{responses}"
-    with running_sandbox(
-        seed=seed,
-        surveys=1,
-        responses=responses,
-        questions=questions,
-        users=2,
-        export_polls=0,
-        export_max_bytes=no_cap,
-    ) as handle:
-        config = {
-            "api_token": handle.api_token,
-            "base_url": handle.base_url,
-            "export_safety_lag_seconds": 0,
-            "export_poll_interval_seconds": 0,
-        }
+    with one_survey(seed, responses, questions, no_cap) as (handle, config):
         catalog = selected_catalog(config, STREAMS)
         first = run_tap(config, catalog, workdir, f"{label}-first")
         if first.returncode != 0:
@@ -57,8 +31,8 @@ def deletions(
             raise SystemExit(f"the tap failed ({label}, second run):\n{second.stderr_tail}")
         live_truth = set(handle.truth()["surveys"][survey_id]["responses"])
     live = second.record_ids("live_response_ids", "response_id")
-    full_bytes = _downloaded(workdir / f"{label}-first-err.log").get("response export", 0)
-    check_bytes = _downloaded(workdir / f"{label}-second-err.log").get("response-ID export", 0)
+    full_bytes = downloaded_bytes(workdir / f"{label}-first-err.log").get("response export", 0)
+    check_bytes = downloaded_bytes(workdir / f"{label}-second-err.log").get("response-ID export", 0)
     return {
         "responses": responses,
         "questions": questions,

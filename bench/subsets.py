@@ -6,41 +6,20 @@ The same survey is synced twice in one run, each from no state: once whole, once
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from bench.taprun import run_tap, selected_catalog
-from qualtrics_sandbox.server import running_sandbox
+from bench.taprun import downloaded_bytes, one_survey, run_tap, selected_catalog
 
 STREAMS = ("responses", "response_answers")
-_DOWNLOADED = re.compile(r"Downloaded the response export of \S+ \((\d+) bytes\)")
-
-
-def _export_bytes(log: Path) -> int:
-    return sum(int(size) for size in _DOWNLOADED.findall(log.read_text(errors="replace")))
 
 
 def subsets(
     responses: int, questions: int, subset: int, workdir: Path, *, seed: int, no_cap: int
 ) -> dict[str, Any]:
-    with running_sandbox(
-        seed=seed,
-        surveys=1,
-        responses=responses,
-        questions=questions,
-        users=2,
-        export_polls=0,
-        export_max_bytes=no_cap,
-    ) as handle:
+    with one_survey(seed, responses, questions, no_cap) as (handle, base):
         ((survey_id, survey),) = handle.truth()["surveys"].items()
         chosen = survey["questions"][:subset]
-        base = {
-            "api_token": handle.api_token,
-            "base_url": handle.base_url,
-            "export_safety_lag_seconds": 0,
-            "export_poll_interval_seconds": 0,
-        }
         catalog = selected_catalog(base, STREAMS)
         runs = {}
         for label, config in (
@@ -52,7 +31,9 @@ def subsets(
                 raise SystemExit(f"the tap failed (subsets, {label}):\n{result.stderr_tail}")
             runs[label] = {
                 "tap_seconds": round(result.wall_seconds, 2),
-                "export_bytes": _export_bytes(workdir / f"subsets-{label}-err.log"),
+                "export_bytes": downloaded_bytes(workdir / f"subsets-{label}-err.log").get(
+                    "response export", 0
+                ),
                 "answer_rows": result.count_lines("response_answers"),
                 "responses": len(result.record_ids("responses", "response_id")),
                 "peak_rss_mb": round(result.peak_rss_mb, 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,13 +11,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from qualtrics_sandbox.server import running_sandbox
 from tap_qualtrics.tap import TapQualtrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,3 +180,38 @@ def run_tap(
     return TapResult(
         returncode, wall, int(peak_kb) / 1024, float(user) + float(system), tally, stderr_tail
     )
+
+
+_DOWNLOADED = re.compile(rb"Downloaded the (.+?) of \S+ \((\d+) bytes\)")
+
+
+def downloaded_bytes(log: Path) -> dict[str, int]:
+    """Bytes the tap downloaded, by what it logged ("response export", "response-ID export", ...)."""
+    sizes: dict[str, int] = {}
+    for what, size in _DOWNLOADED.findall(log.read_bytes()):
+        sizes[what.decode()] = sizes.get(what.decode(), 0) + int(size)
+    return sizes
+
+
+@contextlib.contextmanager
+def one_survey(seed: int, responses: int, questions: int, no_cap: int) -> Iterator[Any]:
+    """A sandbox of one survey whose exports are ready at once and never capped, and the tap's config for
+    it (no safety lag, no poll wait): ``(handle, config)``."""
+    with running_sandbox(
+        seed=seed,
+        surveys=1,
+        responses=responses,
+        questions=questions,
+        users=2,
+        export_polls=0,
+        export_max_bytes=no_cap,
+    ) as handle:
+        yield (
+            handle,
+            {
+                "api_token": handle.api_token,
+                "base_url": handle.base_url,
+                "export_safety_lag_seconds": 0,
+                "export_poll_interval_seconds": 0,
+            },
+        )
