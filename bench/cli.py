@@ -16,6 +16,7 @@ from bench.account_scale import account_scale
 from bench.account_scale import table as account_scale_table
 from bench.deletions import deletions
 from bench.floor import measure_floor
+from bench.peers import PEERS_INSTALL, baseline_tap, qualtricsapi, qualtricsapi_installed
 from bench.sandbox_export import download_export
 from bench.subsets import subsets
 from bench.taprun import available_streams, run_tap, selected_catalog
@@ -68,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
             "account_scale",
         ],
         help="run only these scenarios (repeatable)",
+    )
+    parser.add_argument(
+        "--baseline-repo",
+        type=Path,
+        help="throughput: also run the tap of this checkout on the same survey (before/after a change)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help=f"throughput: also export the same survey with the QualtricsAPI library ({PEERS_INSTALL})",
     )
     parser.add_argument(
         "--deletion-questions",
@@ -145,8 +156,17 @@ def _load() -> str:
     return f"{one:.2f}/{five:.2f} on {os.cpu_count()} cores"
 
 
-def throughput(responses: int, questions: int, workdir: Path, label: str) -> dict[str, Any]:
-    """The tap and the floor on the same single-survey export, in the same run."""
+def throughput(
+    responses: int,
+    questions: int,
+    workdir: Path,
+    label: str,
+    *,
+    baseline: Path | None = None,
+    peers: bool = False,
+) -> dict[str, Any]:
+    """The tap and the floor on the same single-survey export, in the same run (and, on the same survey,
+    the tap of the ``baseline`` checkout and QualtricsAPI when asked)."""
     # export_polls=0: the export (already generated for the floor) is ready at once, so the tap's time is
     # its own: start, download, parse, emit.
     # export_max_bytes: 200k responses of 100 questions exceed Qualtrics' 1.8 GB export cap (the sandbox fails
@@ -170,8 +190,23 @@ def throughput(responses: int, questions: int, workdir: Path, label: str) -> dic
         # The export is ready at once: poll without waiting, so the time measured is the tap's own work.
         config = _config(handle, export_poll_interval_seconds=0)
         load_before = _load()
-        result = run_tap(config, selected_catalog(config, ["responses"]), workdir, label)
+        catalog = selected_catalog(config, ["responses"])
+        result = run_tap(config, catalog, workdir, label)
         reused = handle.stats().get("exports", {}).get("export_files_reused")
+        compared: dict[str, Any] = {}
+        if baseline is not None:
+            before = baseline_tap(baseline, config, catalog, workdir)
+            if before.returncode != 0:
+                raise SystemExit(f"the baseline tap failed:\n{before.stderr_tail}")
+            compared["baseline"] = {
+                "repo": str(baseline),
+                "seconds": round(before.wall_seconds, 2),
+                "cpu_seconds": round(before.cpu_seconds, 2),
+                "peak_rss_mb": round(before.peak_rss_mb, 1),
+                "responses": before.count_lines("responses"),
+            }
+        if peers:
+            compared["qualtricsapi"] = qualtricsapi(handle, survey_id, workdir)
     # The floor again after the tap: the two bracket the tap run on a machine whose load changes.
     floor_after, floor_cpu_after, _ = measure_floor(export_zip)
     floor_seconds = (floor_before + floor_after) / 2
@@ -180,7 +215,11 @@ def throughput(responses: int, questions: int, workdir: Path, label: str) -> dic
         raise SystemExit(f"the tap failed ({label}):\n{result.stderr_tail}")
     ids = result.record_ids("responses", "response_id")
     exact = len(ids) == len(set(ids)) and set(ids) == truth[survey_id]
+    for other in compared.values():  # each against the floor, and the tap against each
+        other["ratio"] = round(other["seconds"] / floor_seconds, 2)
+        other["tap_over_this"] = round(result.wall_seconds / other["seconds"], 2)
     return {
+        **compared,
         "responses": len(ids),
         "floor_responses": floor_count,
         "export_mb": round(export_zip.stat().st_size / 1e6, 1),
@@ -315,6 +354,16 @@ def _table(report: dict[str, Any]) -> str:
             row.format(f"peak RSS at {n} responses (MB)", big["peak_rss_mb"]),
             row.format("exact response-ID set vs sandbox truth", str(big["exact_ids"])),
         ]
+        for name, what in (("baseline", "baseline tap"), ("qualtricsapi", "QualtricsAPI")):
+            other = big.get(name)
+            if other:
+                lines += [
+                    row.format(
+                        f"{what}: seconds / floor ratio", f"{other['seconds']} / {other['ratio']}"
+                    ),
+                    row.format(f"  tap time / {what} time", other["tap_over_this"]),
+                    row.format("  peak RSS (MB)", other["peak_rss_mb"]),
+                ]
     if small:
         lines += [
             row.format(f"peak RSS at {small['responses']} responses (MB)", small["peak_rss_mb"]),
@@ -398,6 +447,8 @@ def _table(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.peers and not qualtricsapi_installed():
+        raise SystemExit(f"--peers needs the QualtricsAPI library: {PEERS_INSTALL}")
     wanted = set(args.only or ["throughput", "memory", "concurrency", "answers"])
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -409,7 +460,14 @@ def main(argv: list[str] | None = None) -> int:
         if "memory" in wanted:
             report["memory"] = throughput(args.small_responses, args.questions, workdir, "small")
         if "throughput" in wanted:
-            report["throughput"] = throughput(args.responses, args.questions, workdir, "large")
+            report["throughput"] = throughput(
+                args.responses,
+                args.questions,
+                workdir,
+                "large",
+                baseline=args.baseline_repo,
+                peers=args.peers,
+            )
         if "concurrency" in wanted:
             report["concurrency"] = concurrency(
                 args.surveys, args.export_seconds, args.sequential_surveys, workdir

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +14,36 @@ import requests
 
 def download_export(handle: Any, survey_id: str, destination: Path) -> None:
     """Export ``survey_id`` with the tap's options (ndjson, zipped, sorted) into ``destination``."""
-    headers = {"X-API-TOKEN": handle.api_token}
-    base = f"{handle.base_url}/API/v3/surveys/{survey_id}/export-responses"
     end = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {"format": "ndjson", "compress": True, "sortByLastModifiedDate": True, "endDate": end}
     with requests.Session() as session:
-        progress = session.post(base, json=body, headers=headers, timeout=600).json()["result"]
+        file_url = prepare_export(handle, survey_id, body, session)
+        with session.get(file_url, headers=_headers(handle), stream=True, timeout=600) as r:
+            r.raise_for_status()
+            with destination.open("wb") as out:
+                for chunk in r.iter_content(1 << 20):
+                    out.write(chunk)
+
+
+def prepare_export(
+    handle: Any, survey_id: str, body: Mapping[str, Any], session: requests.Session | None = None
+) -> str:
+    """Start an export and wait until its file is ready (the sandbox then reuses it for the same request);
+    returns the file's URL."""
+    base = f"{handle.base_url}/API/v3/surveys/{survey_id}/export-responses"
+    with requests.Session() if session is None else contextlib.nullcontext(session) as s:
+        progress = s.post(base, json=dict(body), headers=_headers(handle), timeout=600).json()
+        progress = progress["result"]
         progress_id = progress["progressId"]
         while progress.get("status") != "complete":
             if progress.get("status") == "failed":
                 raise RuntimeError(f"the sandbox export of {survey_id} failed")
             time.sleep(0.2)
-            progress = session.get(f"{base}/{progress_id}", headers=headers, timeout=600).json()[
+            progress = s.get(f"{base}/{progress_id}", headers=_headers(handle), timeout=600).json()[
                 "result"
             ]
-        with session.get(
-            f"{base}/{progress['fileId']}/file", headers=headers, stream=True, timeout=600
-        ) as r:
-            r.raise_for_status()
-            with destination.open("wb") as out:
-                for chunk in r.iter_content(1 << 20):
-                    out.write(chunk)
+    return f"{base}/{progress['fileId']}/file"
+
+
+def _headers(handle: Any) -> dict[str, str]:
+    return {"X-API-TOKEN": handle.api_token}

@@ -23,12 +23,13 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, cast
 
 import msgspec
 
+from tap_qualtrics.model.response_records import escapes_to_normalize
 from tap_qualtrics.model.timestamps import api_timestamp, parse_timestamp
 
 #: Every number keeps its exact value: integers of any size stay ``int`` (orjson turns those past 64 bits
@@ -185,6 +186,15 @@ def export_request_body(window: ExportWindow) -> dict[str, Any]:
 
 def read_export_file(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
     """Responses from a downloaded export: a zip of ndjson members, or raw ndjson (``compress`` ignored)."""
+    for line in export_lines(spool):
+        response = parse_response(line)
+        if response is not None:
+            yield response
+
+
+def export_lines(spool: IO[bytes]) -> Iterator[bytes]:
+    """The lines of a downloaded export that can hold a response (blank lines and the ``{}`` lines
+    Qualtrics emits are skipped); parse each with :func:`parse_response`."""
     if zipfile.is_zipfile(spool):
         spool.seek(0)
         try:
@@ -199,7 +209,7 @@ def read_export_file(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
                             cast("io.RawIOBase", compressed), READ_BUFFER_BYTES
                         ) as lines,
                     ):
-                        yield from _parse_ndjson(lines)
+                        yield from _response_lines(lines)
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
             raise ExportFailedError(
                 f"the downloaded export file is a corrupt zip archive ({error})"
@@ -211,35 +221,35 @@ def read_export_file(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
                 "the downloaded export file is a damaged zip archive (truncated or corrupt)"
             )
         spool.seek(0)
-        yield from _parse_ndjson(spool)
+        yield from _response_lines(spool)
 
 
-def _parse_ndjson(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
-    """One response per line; blank lines and the ``{}`` lines Qualtrics emits are skipped.
-
-    Normalisation: bytes that are not UTF-8 become U+FFFD (with a warning) and NUL characters are
-    removed from every string, so each record can be loaded into any target (PostgreSQL refuses NUL).
-    A line that is not JSON fails the export (:class:`ExportFailedError`), never skipped silently.
-    """
+def _response_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
     for line in lines:
         if len(line) < SHORT_LINE_BYTES:  # only short lines can be blank or ``{}`` (no copies)
             stripped = line.strip()
             if not stripped or stripped == b"{}":
                 continue
-        else:
-            stripped = line  # the parsers accept the surrounding whitespace and newline
-        try:
-            response = _loads(stripped)
-        except (
-            msgspec.DecodeError
-        ):  # not strict JSON (NaN, bytes that are not UTF-8): json reads more
-            response = _lenient_loads(stripped)
-        if b"\\u0000" in stripped:
-            response = without_nul(response)
-        if b"\\ud" in stripped or b"\\uD" in stripped:  # perhaps half of a UTF-16 pair
-            response = _without_lone_surrogates(response)
-        if isinstance(response, dict) and response:
-            yield response
+        yield line  # the parsers accept the surrounding whitespace and newline
+
+
+def parse_response(line: bytes) -> dict[str, Any] | None:
+    """One exported line as a response (``None``: not a response object).
+
+    Normalisation: bytes that are not UTF-8 become U+FFFD (with a warning) and NUL characters are
+    removed from every string, so each record can be loaded into any target (PostgreSQL refuses NUL).
+    A line that is not JSON fails the export (:class:`ExportFailedError`), never skipped silently.
+    """
+    try:
+        response = _loads(line)
+    except msgspec.DecodeError:  # not strict JSON (NaN, bytes that are not UTF-8): json reads more
+        response = _lenient_loads(line)
+    nul, surrogate = escapes_to_normalize(line)
+    if nul:
+        response = without_nul(response)
+    if surrogate:  # perhaps half of a UTF-16 pair
+        response = _without_lone_surrogates(response)
+    return response if isinstance(response, dict) and response else None
 
 
 def _lenient_loads(line: bytes) -> Any:

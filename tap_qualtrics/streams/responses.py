@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, ClassVar
 
 from singer_sdk.helpers.types import Context, Record
@@ -31,66 +30,21 @@ from tap_qualtrics.exports.engine import (
     ExportFailedError,
     ExportWindow,
     SplittableExportError,
-    read_export_file,
+    export_lines,
+    parse_response,
 )
 from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.exports.windows import split_window
 from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
-from tap_qualtrics.model.coerce import (
-    exported_response_count,
-    to_bool,
-    to_int,
-    to_number,
-    to_text,
-)
+from tap_qualtrics.model.coerce import exported_response_count
+from tap_qualtrics.model.response_records import raw_response_record, response_record
 from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
 from tap_qualtrics.streams.response_exports import ResponseExportStream
 
-# values key -> (column, conversion). Keys follow the JSON/NDJSON export.
-METADATA_COLUMNS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "recordedDate": ("recorded_date", normalize_or_none),
-    "startDate": ("start_date", normalize_or_none),
-    "endDate": ("end_date", normalize_or_none),
-    "status": ("status", to_int),
-    "finished": ("finished", to_bool),
-    "progress": ("progress", to_int),
-    "duration": ("duration", to_int),
-    "ipAddress": ("ip_address", to_text),
-    "locationLatitude": ("location_latitude", to_number),
-    "locationLongitude": ("location_longitude", to_number),
-    "distributionChannel": ("distribution_channel", to_text),
-    "userLanguage": ("user_language", to_text),
-    "recipientEmail": ("recipient_email", to_text),
-    "recipientFirstName": ("recipient_first_name", to_text),
-    "recipientLastName": ("recipient_last_name", to_text),
-    "externalReference": ("external_reference", to_text),
-    "externalDataReference": ("external_reference", to_text),
-}
 #: surveys named in a log line (the rest are counted)
 NAMED = 10
 #: partition state: the export options its bookmark was made with (absent: the whole export)
 OPTIONS_KEY = "export_options"
-LAST_MODIFIED_KEYS = ("LastModifiedDate", "lastModifiedDate", "_lastModifiedDate")
-_PLAIN_UTC_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-def _timestamp(value: Any) -> str | None:
-    """:func:`normalize_or_none`, with a shortcut for the export's usual ``YYYY-MM-DDTHH:MM:SSZ`` form."""
-    if (
-        type(value) is str
-        and len(value) == len("2024-01-02T03:04:05Z")
-        and _PLAIN_UTC_SECONDS.fullmatch(value)
-    ):
-        return value[:19] + ".000000Z"
-    return normalize_or_none(value)
-
-
-# Per-record work done once: the record's initial shape and the conversions (dates take the shortcut).
-_RECORD_TEMPLATE: dict[str, Any] = {column: None for column, _ in METADATA_COLUMNS.values()}
-_CONVERSIONS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = tuple(
-    (key, column, _timestamp if convert is normalize_or_none else convert)
-    for key, (column, convert) in METADATA_COLUMNS.items()
-)
 
 
 class UnsortedExportError(Exception):
@@ -405,30 +359,34 @@ class ResponsesStream(ResponseExportStream):
         self, spool: Any, survey_id: str, start: str | None, *, sorted_export: bool = True
     ) -> Iterator[Record]:
         children = self._response_children()
+        # Records that go straight to the writer keep their answers as the exported JSON text; the answer
+        # rows and the SDK's record path need them parsed.
+        raw = self.record_writer is not None and not children.active
         latest = start
         untyped: list[
             str
         ] = []  # metadata keys of the current response that do not fit their columns
-        for exported in read_export_file(spool):
+        for line in export_lines(spool):
             untyped.clear()
-            record = response_record(survey_id, exported, untyped)
+            record = raw_response_record(survey_id, line, untyped) if raw else None
             if record is None:
-                raise MalformedExportError("the export holds a response without a responseId")
+                untyped.clear()
+                exported = parse_response(line)
+                if exported is None:
+                    continue
+                record = response_record(survey_id, exported, untyped)
+                if record is None:
+                    raise MalformedExportError("the export holds a response without a responseId")
             last_modified = record["last_modified_date"]
             if last_modified is None:
                 msg = f"response {record['response_id']} in the export has no last-modified or recorded date"
                 raise MalformedExportError(msg)
-            if start is not None and last_modified is not None and last_modified < start:
+            if start is not None and last_modified < start:
                 continue  # before the bookmark: emitted by an earlier run (the request bound is floored)
-            if (
-                sorted_export
-                and latest is not None
-                and last_modified is not None
-                and last_modified < latest
-            ):
+            if sorted_export and latest is not None and last_modified < latest:
                 msg = f"the export is not sorted by last-modified date ({last_modified} after {latest})"
                 raise UnsortedExportError(msg)
-            latest = last_modified or latest
+            latest = last_modified
             if untyped:
                 self.logger.warning(
                     "Response %s of %s: %s does not fit its column; loaded as NULL (the exported value "
@@ -488,41 +446,6 @@ class ResponsesStream(ResponseExportStream):
                 state.pop("replication_key_value", None)
             else:
                 state["replication_key_value"] = restore_bookmark_to
-
-
-def response_record(
-    survey_id: str, exported: Mapping[str, Any], untyped: list[str] | None = None
-) -> dict[str, Any] | None:
-    """One ``responses`` record: typed metadata columns plus the answers as JSON objects.
-
-    A metadata value that does not fit its column (``duration`` past a 64-bit integer, a date that is not
-    one) is loaded as NULL and its key added to ``untyped``; the exported value stays in ``values``."""
-    values = exported.get("values")
-    values = values if isinstance(values, dict) else {}
-    response_id = exported.get("responseId") or values.get("_recordId")
-    if not response_id:
-        return None
-    record = _RECORD_TEMPLATE.copy()  # the metadata columns first, in METADATA_COLUMNS order
-    record["survey_id"] = survey_id
-    record["response_id"] = str(response_id)
-    for key, column, convert in _CONVERSIONS:
-        if key in values:
-            raw = values[key]
-            record[column] = typed = convert(raw)
-            if typed is None and untyped is not None and raw is not None and raw != "":
-                untyped.append(key)
-    last_modified = next((values[key] for key in LAST_MODIFIED_KEYS if values.get(key)), None)
-    record["last_modified_date"] = _timestamp(last_modified) or record["recorded_date"]
-    labels = exported.get("labels")
-    displayed_fields = exported.get("displayedFields")
-    displayed_values = exported.get("displayedValues")
-    record["values"] = values
-    record["labels"] = labels if isinstance(labels, dict) else None
-    record["displayed_fields"] = (
-        list(map(str, displayed_fields)) if isinstance(displayed_fields, list) else None
-    )
-    record["displayed_values"] = displayed_values if isinstance(displayed_values, dict) else None
-    return record
 
 
 def _later(bookmark: str | None, window_start: str | None) -> str | None:

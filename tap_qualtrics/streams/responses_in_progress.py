@@ -35,15 +35,12 @@ from tap_qualtrics.exports.engine import (
 )
 from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
+from tap_qualtrics.model.response_records import LAST_MODIFIED_KEYS, response_record
 from tap_qualtrics.model.timestamps import normalize_or_none
 from tap_qualtrics.streams.response_answers import ResponseChildStream
 from tap_qualtrics.streams.response_children import ROLE_ANSWERS, ROLE_EMBEDDED_DATA
 from tap_qualtrics.streams.response_exports import ResponseExportStream
-from tap_qualtrics.streams.responses import (
-    LAST_MODIFIED_KEYS,
-    MalformedExportError,
-    response_record,
-)
+from tap_qualtrics.streams.responses import MalformedExportError
 
 #: The export options of an in-progress export: nothing that is not known to work with the flag.
 IN_PROGRESS_EXPORT: Mapping[str, Any] = {

@@ -14,8 +14,8 @@ from support.tap import sandbox, token_config
 
 from bench.sandbox_export import download_export
 from tap_qualtrics.exports.engine import read_export_file
+from tap_qualtrics.model.response_records import response_record
 from tap_qualtrics.output import sdk_path_is_identity
-from tap_qualtrics.streams.responses import response_record
 from tap_qualtrics.tap import TapQualtrics
 
 

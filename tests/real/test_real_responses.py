@@ -18,7 +18,7 @@ from tap_qualtrics.model.answers import (
     KIND_TEXT_ENTRY,
     build_column_map,
 )
-from tap_qualtrics.streams.responses import response_record
+from tap_qualtrics.model.response_records import response_record
 
 
 def _rows(name: str) -> list[tuple[dict, list[dict], list[dict]]]:

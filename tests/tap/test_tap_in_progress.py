@@ -22,8 +22,8 @@ from support.directory import (
 from support.real_keys import load
 from support.taprun import run_tap_process
 
+from tap_qualtrics.model.response_records import response_record
 from tap_qualtrics.schema_files import schema_directory
-from tap_qualtrics.streams.responses import response_record
 from tap_qualtrics.streams.responses_in_progress import IN_PROGRESS_EXPORT, in_progress_record
 from tap_qualtrics.tap import TapQualtrics
 

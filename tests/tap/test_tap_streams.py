@@ -13,8 +13,8 @@ from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.streams.rest import PageContext
 from support.tap import sandbox, token_config
 
+from tap_qualtrics.model.response_records import response_record
 from tap_qualtrics.model.structure import question_placements
-from tap_qualtrics.streams.responses import response_record
 from tap_qualtrics.tap import TapQualtrics
 
 

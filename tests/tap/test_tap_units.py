@@ -13,12 +13,12 @@ import requests
 from tap_qualtrics.exports.engine import read_export_file
 from tap_qualtrics.http.errors import describe_failure
 from tap_qualtrics.http.retry import RetryPolicy, retry_after_seconds
+from tap_qualtrics.model.response_records import response_record
 from tap_qualtrics.model.text import html_to_text
 from tap_qualtrics.model.timestamps import api_timestamp, normalize_timestamp, window_end
 from tap_qualtrics.output import dumps
 from tap_qualtrics.redaction import Redactor
 from tap_qualtrics.selection import SurveySelection
-from tap_qualtrics.streams.responses import response_record
 
 
 @pytest.mark.parametrize(
