@@ -94,13 +94,13 @@ class TapMessageWriter(MsgSpecWriter):
         tail = (
             b"" if version is None else b',"version":' + dumps(version)
         ) + self._time_extracted()
-        lines = [head + dumps(record) + tail for record in records]
-        size = sum(map(len, lines))
-        self._pending.extend(lines)
-        self._pending_bytes += size
-        if self._pending_bytes >= self.BLOCK_BYTES:
-            self.flush()
-        return len(lines)
+        rows = records if isinstance(records, list) else list(records)
+        if not rows:
+            return 0
+        # One encoder call for the batch: its lines (JSON never holds a raw newline) become the records.
+        lines = _ENCODER.encode_lines(rows)
+        self._append(head + lines[:-1].replace(b"\n", tail + head) + tail)
+        return len(rows)
 
     def flush(self) -> None:
         """Write what is buffered to stdout, whole (a stop signal waits until it is out)."""
