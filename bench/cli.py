@@ -19,7 +19,7 @@ from bench.floor import measure_floor
 from bench.peers import PEERS_INSTALL, baseline_tap, qualtricsapi, qualtricsapi_installed
 from bench.sandbox_export import download_export
 from bench.subsets import subsets
-from bench.taprun import available_streams, run_tap, selected_catalog
+from bench.taprun import available_streams, one_survey, run_tap, selected_catalog
 from qualtrics_sandbox.server import running_sandbox
 
 SEED = 5
@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--baseline-repo",
         type=Path,
-        help="throughput: also run the tap of this checkout on the same survey (before/after a change)",
+        help="throughput, answers: also run the tap of this checkout on the same survey (before/after a "
+        "change, same run)",
     )
     parser.add_argument(
         "--peers",
@@ -301,28 +302,26 @@ def _list_surveys(handle: Any) -> list[dict[str, Any]]:
     return elements
 
 
-def answers(responses: int, questions: int, workdir: Path) -> dict[str, Any] | None:
-    """``response_answers`` (with ``responses``) on one survey, when the tap has that stream."""
-    with running_sandbox(
-        seed=SEED,
-        surveys=1,
-        responses=responses,
-        questions=questions,
-        users=2,
-        export_max_bytes=NO_EXPORT_CAP,
-    ) as handle:
-        config = _config(handle)
+def answers(
+    responses: int, questions: int, workdir: Path, *, baseline: Path | None = None
+) -> dict[str, Any] | None:
+    """``response_answers`` (with ``responses``) on one survey, when the tap has that stream (and the tap of
+    the ``baseline`` checkout on the same survey, when asked). The export is made beforehand, so the time is
+    the tap's own."""
+    with one_survey(SEED, responses, questions, NO_EXPORT_CAP) as (handle, config):
         if "response_answers" not in available_streams(config):
             return None
         truth = _truth_ids(handle)
-        result = run_tap(
-            config, selected_catalog(config, ["responses", "response_answers"]), workdir, "answers"
-        )
+        (survey_id,) = truth
+        download_export(handle, survey_id, workdir / "answers-export.zip")
+        catalog = selected_catalog(config, ["responses", "response_answers"])
+        result = run_tap(config, catalog, workdir, "answers")
+        before = None if baseline is None else baseline_tap(baseline, config, catalog, workdir)
     if result.returncode != 0:
         raise SystemExit(f"the tap failed (answers):\n{result.stderr_tail}")
     rows = result.count_lines("response_answers")
     ids = result.record_ids("responses", "response_id")
-    return {
+    report = {
         "responses": len(ids),
         "answer_rows": rows,
         "tap_seconds": round(result.wall_seconds, 2),
@@ -332,6 +331,16 @@ def answers(responses: int, questions: int, workdir: Path) -> dict[str, Any] | N
         "exact_ids": set(ids) == set().union(*truth.values()),
         "load": _load(),
     }
+    if before is not None:
+        if before.returncode != 0 or before.count_lines("response_answers") != rows:
+            raise SystemExit(f"the baseline tap failed or differs (answers):\n{before.stderr_tail}")
+        report["baseline"] = {
+            "repo": str(baseline),
+            "seconds": round(before.wall_seconds, 2),
+            "rows_per_second": round(rows / before.wall_seconds),
+            "peak_rss_mb": round(before.peak_rss_mb, 1),
+        }
+    return report
 
 
 def _table(report: dict[str, Any]) -> str:
@@ -405,6 +414,10 @@ def _table(report: dict[str, Any]) -> str:
             row.format("  responses/s", ans["responses_per_second"]),
             row.format("  peak RSS (MB)", ans["peak_rss_mb"]),
         ]
+        if ans.get("baseline"):
+            lines.append(
+                row.format("  baseline tap: answer rows/s", ans["baseline"]["rows_per_second"])
+            )
     elif "answers" in report:
         lines.append(row.format("response_answers", "not in this tap"))
     for found in report.get("deletions", []):
@@ -473,7 +486,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.surveys, args.export_seconds, args.sequential_surveys, workdir
             )
         if "answers" in wanted:
-            report["answers"] = answers(args.answers_responses, args.questions, workdir)
+            report["answers"] = answers(
+                args.answers_responses, args.questions, workdir, baseline=args.baseline_repo
+            )
         if "deletions" in wanted:
             report["deletions"] = [
                 deletions(

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from bench.sandbox_export import prepare_export
 from bench.taprun import REPO, TIME, TapResult, run_tap
 
@@ -34,7 +36,10 @@ def qualtricsapi(handle: Any, survey_id: str, workdir: Path) -> dict[str, Any]:
     """QualtricsAPI's ``get_survey_responses`` (CSV export into pandas) as a process of its own: wall time,
     peak RSS and the data frame's size. Its CSV export is made once beforehand, as the tap's ndjson export
     is, so both times leave out the sandbox's export generation."""
-    prepare_export(handle, survey_id, {"format": "csv"})
+    file_url = prepare_export(handle, survey_id, {"format": "csv"})
+    with requests.get(file_url, headers={"X-API-TOKEN": handle.api_token}, timeout=600) as r:
+        r.raise_for_status()
+        export_bytes = len(r.content)
     rss_path = workdir / "qualtricsapi-maxrss.txt"
     command = [TIME, "-f", "%M %U %S", "-o", str(rss_path), sys.executable, "-m"]
     command += ["bench.qualtricsapi_client", handle.base_url, handle.api_token, survey_id]
@@ -49,6 +54,7 @@ def qualtricsapi(handle: Any, survey_id: str, workdir: Path) -> dict[str, Any]:
         "seconds": round(wall, 2),
         "cpu_seconds": round(float(user) + float(system), 2),
         "peak_rss_mb": round(int(peak_kb) / 1024, 1),
+        "export_mb": round(export_bytes / 1e6, 1),
         "rows": frame["rows"],
         "columns": frame["columns"],
     }
