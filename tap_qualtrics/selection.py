@@ -1,5 +1,5 @@
-"""Which surveys a run covers (``survey_ids``), and how each survey is exported (``export_subsets``,
-``filter_ids``); all take exact IDs or glob patterns."""
+"""Which surveys a run covers (``survey_ids``, and the run's ``shard``), and how each survey is exported
+(``export_subsets``, ``filter_ids``); all take exact IDs or glob patterns."""
 
 from __future__ import annotations
 
@@ -7,18 +7,24 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from tap_qualtrics.shards import Shard
+
 GLOB_CHARACTERS = frozenset("*?[")
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class SurveySelection:
-    """Survey IDs and glob patterns from ``survey_ids``; ``None`` patterns mean every survey."""
+    """Survey IDs and glob patterns from ``survey_ids``; ``None`` patterns mean every survey. With a
+    ``shard``, only the selected surveys that belong to it."""
 
     patterns: tuple[str, ...] | None = None
+    shard: Shard | None = None
 
     def includes(self, survey_id: str) -> bool:
         """Whether a survey from the live list is selected (case-sensitive, like Qualtrics IDs)."""
+        if self.shard is not None and not self.shard.owns(survey_id):
+            return False
         if self.patterns is None:
             return True
         return any(fnmatch.fnmatchcase(survey_id, pattern) for pattern in self.patterns)
@@ -31,7 +37,11 @@ class SurveySelection:
         """
         if self.patterns is None:
             return ()
-        return tuple(p for p in self.patterns if not GLOB_CHARACTERS.intersection(p))
+        return tuple(
+            p
+            for p in self.patterns
+            if not GLOB_CHARACTERS.intersection(p) and (self.shard is None or self.shard.owns(p))
+        )
 
 
 #: ``export_subsets`` keys -> the response export's option names

@@ -23,6 +23,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_qualtrics.model.timestamps import InvalidTimestampError, format_timestamp, parse_timestamp
 from tap_qualtrics.quiet_surveys import QuietRule
 from tap_qualtrics.selection import SUBSET_OPTIONS, ExportSubsets, PerSurvey, SurveySelection
+from tap_qualtrics.shards import Shard
 
 API_PATH = "/API/v3"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
@@ -257,6 +258,16 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "shard",
+        th.ObjectType(additional_properties=True),
+        description=(
+            'This run is one of several that split the account: {"count": N, "index": i} (i from 0 to '
+            "N-1), each run with its own state ID. Each survey and each XM directory belongs to one "
+            "shard (a stable hash of its ID), with everything read for it; users, groups, divisions and "
+            "the directory list are read by shard 0. Default: one run reads everything (docs/shards.md)."
+        ),
+    ),
+    th.Property(
         "emit_activate_version_messages",
         th.BooleanType,
         default=True,
@@ -303,6 +314,8 @@ class Settings:
     export_subsets: ExportSubsets = field(default_factory=ExportSubsets)
     filter_ids: PerSurvey[str] = field(default_factory=PerSurvey)
     max_run_minutes: int | None = None
+    #: this run's part of the account; None: the whole account
+    shard: Shard | None = None
     quiet: QuietRule = field(
         default_factory=lambda: QuietRule(DEFAULT_QUIET_AFTER, DEFAULT_QUIET_MAX_SKIP_HOURS)
     )
@@ -316,6 +329,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
     """Check a config and build :class:`Settings`; raises :class:`SettingsError` with one sentence."""
     api_token, client_id, client_secret = _credentials(config)
     origin = _origin(config)
+    shard = _shard(config.get("shard"))
     return Settings(
         api_root=origin + API_PATH,
         token_url=origin + TOKEN_PATH,
@@ -324,7 +338,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         client_secret=client_secret,
         oauth_scopes=_oauth_scopes(config.get("oauth_scopes")),
         start_date=_start_date(config.get("start_date")),
-        surveys=_survey_selection(config.get("survey_ids")),
+        surveys=_survey_selection(config.get("survey_ids"), shard),
         directory_ids=_directory_ids(config.get("directory_ids")),
         page_size=_page_size(config),
         request_timeout=_whole_number(
@@ -362,6 +376,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
             if config.get("max_run_minutes") is not None
             else None
         ),
+        shard=shard,
     )
 
 
@@ -534,9 +549,30 @@ def _start_date(value: Any) -> str | None:
         ) from None
 
 
-def _survey_selection(value: Any) -> SurveySelection:
+def _shard(value: Any) -> Shard | None:
+    """``{"count": N, "index": i}``; ``None`` when absent or N is 1 (one run reads everything)."""
     if value is None:
-        return SurveySelection()
+        return None
+    usage = 'shard must be an object {"count": N, "index": i}, with i from 0 to N-1.'
+    if (
+        not isinstance(value, Mapping)
+        or set(value) != {"count", "index"}
+        or value["count"] is None
+        or value["index"] is None
+    ):
+        raise SettingsError(usage)
+    count = _whole_number({"shard.count": value["count"]}, "shard.count", 1, minimum=1)
+    index = _whole_number({"shard.index": value["index"]}, "shard.index", 0, minimum=0)
+    if index >= count:
+        raise SettingsError(
+            f"shard.index must be below shard.count: the {count} shards are numbered 0 to {count - 1}."
+        )
+    return Shard(count, index) if count > 1 else None
+
+
+def _survey_selection(value: Any, shard: Shard | None = None) -> SurveySelection:
+    if value is None:
+        return SurveySelection(shard=shard)
     entries = tuple(str(entry).strip() for entry in value)
     if not entries:
         raise SettingsError(
@@ -549,7 +585,7 @@ def _survey_selection(value: Any) -> SurveySelection:
             raise SettingsError(
                 f"survey_ids entry{shown} is not a survey ID or glob pattern, such as SV_abc123 or SV_*."
             )
-    return SurveySelection(entries)
+    return SurveySelection(entries, shard)
 
 
 def _export_subsets(value: Any) -> ExportSubsets:

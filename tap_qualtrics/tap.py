@@ -76,6 +76,30 @@ class TapQualtrics(Tap):
             # the SDK has checked the JSON-schema types; a config that cannot work fails here, before any request
             refuse_unknown_settings(self.config, self.config_jsonschema["properties"])
             _ = self.run.settings
+            # a sync (discovery builds the tap without the mapper: its catalog must not depend on the shard)
+            if kwargs.get("setup_mapper", True):
+                self._leave_account_streams_to_shard_0()
+
+    def _leave_account_streams_to_shard_0(self) -> None:
+        """A shard other than 0 does not read the account-wide streams (tap_qualtrics/shards.py)."""
+        shard = self.run.settings.shard
+        if shard is None:
+            return
+        account = [
+            stream
+            for stream in self.streams.values()
+            if isinstance(stream, QualtricsStream) and stream.account_wide and stream.selected
+        ]
+        names = ", ".join(stream.name for stream in account) or "none selected"
+        if shard.reads_account_streams:
+            also = f", and the account-wide streams ({names})"
+        else:
+            also = f"; the account-wide streams ({names}) are left to shard 0"
+            for stream in account:
+                stream.selected = False
+        self.logger.info(
+            "This run is %s: it syncs the surveys and directories that belong to it%s.", shard, also
+        )
 
     @cached_property
     def run(self) -> SyncRun:

@@ -50,7 +50,7 @@ from tap_qualtrics.model.coerce import response_counts
 from tap_qualtrics.model.timestamps import normalize_or_none, normalize_timestamp
 from tap_qualtrics.output import TapMessageWriter, sdk_path_is_identity
 from tap_qualtrics.settings import API_PATH
-from tap_qualtrics.table_versions import activate_after_read
+from tap_qualtrics.table_versions import activate_after_read, note_complete_reads
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -140,6 +140,8 @@ class QualtricsStream(RESTStream[ParseResult | None]):
     #: Every run re-reads all this stream holds, so what is not read is gone: its records carry the run's
     #: table version, and ACTIVATE_VERSION follows a complete read (:mod:`tap_qualtrics.table_versions`).
     read_in_full: ClassVar[bool] = False
+    #: Belongs to no survey and no directory: with a ``shard``, only shard 0 reads it (:mod:`tap_qualtrics.shards`).
+    account_wide: ClassVar[bool] = False
 
     def __init__(self, tap: Tap, *, run: SyncRun) -> None:
         self.run = run
@@ -159,12 +161,15 @@ class QualtricsStream(RESTStream[ParseResult | None]):
     @override
     def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
         """The SDK calls this (without a state) when a top-level stream and its children have finished."""
-        super().finalize_state_progress_markers(state)
-        if (
+        finished = (
             state is None
             and self.parent_stream_type is None
             and self.run.settings.activate_versions
-        ):
+        )
+        if finished:  # into the STATE the SDK writes next
+            note_complete_reads(self, self.run, self._tap.initialized_at)
+        super().finalize_state_progress_markers(state)
+        if finished:
             activate_after_read(self, self.run, self._tap.initialized_at)
 
     @cached_property

@@ -1,8 +1,8 @@
 """XM Directory: ``directories``, ``contacts``, ``mailing_lists`` and ``mailing_list_contacts``.
 
 Every stream but ``directories`` is partitioned by directory: the ``directory_ids`` setting, or every
-directory ``GET /directories`` lists. With ``directory_ids`` set the directory list is never read, so
-``read:directories`` is not needed.
+directory ``GET /directories`` lists (with a ``shard``, the directories that belong to it). With
+``directory_ids`` set the directory list is never read, so ``read:directories`` is not needed.
 
 ``contacts`` is incremental on ``last_modified``. The contact list (``GET .../contacts``) has no dates
 and no filter, so contacts come from contact search (``POST .../contacts/search``), filtered to the
@@ -40,16 +40,21 @@ MAILING_LIST_CONTACTS_MAX_PAGE_SIZE = 50
 
 
 def selected_directory_ids(stream: AccountStream) -> list[str]:
-    """``directory_ids`` as given, or every directory the credentials can list."""
-    configured = stream.run.settings.directory_ids
-    if configured is not None:
-        return list(configured)
-    listed = stream.list_elements(stream.paged_path("/directories"))
-    return list(
-        dict.fromkeys(
-            str(e["directoryId"]) for e in listed if isinstance(e, Mapping) and e.get("directoryId")
+    """``directory_ids`` as given, or every directory the credentials can list; with a ``shard``, those
+    of them that belong to it."""
+    settings = stream.run.settings
+    ids = settings.directory_ids
+    if ids is None:
+        listed = stream.list_elements(stream.paged_path("/directories"))
+        ids = tuple(
+            dict.fromkeys(
+                str(e["directoryId"])
+                for e in listed
+                if isinstance(e, Mapping) and e.get("directoryId")
+            )
         )
-    )
+    shard = settings.shard
+    return [directory_id for directory_id in ids if shard is None or shard.owns(directory_id)]
 
 
 def directory_list_scopes(stream: AccountStream) -> tuple[str, ...]:
@@ -73,6 +78,7 @@ class DirectoriesStream(ListStream):
 
     name = "directories"
     read_in_full = True
+    account_wide = True
     path = "/directories"
     primary_keys = ("directory_id",)
     schema = StreamSchema(SCHEMAS)

@@ -23,6 +23,7 @@ class GroupsStream(ListStream):
 
     name = "groups"
     read_in_full = True
+    account_wide = True
     path = "/groups"
     primary_keys = ("group_id",)
     schema = StreamSchema(SCHEMAS)
@@ -38,6 +39,7 @@ class DivisionsStream(ListStream):
 
     name = "divisions"
     read_in_full = True
+    account_wide = True
     path = "/divisions"
     primary_keys = ("division_id",)
     schema = StreamSchema(SCHEMAS)

@@ -26,6 +26,7 @@ class UsersStream(QualtricsStream):
 
     name = "users"
     read_in_full = True
+    account_wide = True
     path = "/users"
     primary_keys = ("user_id",)
     schema = StreamSchema(SCHEMAS)
