@@ -4,13 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo psql meltano test lint bench sandbox clean
+.PHONY: demo shards psql meltano test lint bench sandbox clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tap-qualtrics needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[sandbox,demo,test,lint]'
+	$(PY) -m pip install --quiet -e '.[sandbox,demo,test,lint,orchestrate]'
 	@touch $@
 
 # Meltano lives in its own venv (.meltano-venv/) and the plugins in .meltano/; both are installed once and
@@ -22,11 +22,18 @@ meltano: $(VENV)/.installed
 demo: meltano
 	$(PY) scripts/demo.py
 
+# The sandbox account loaded by SHARDS parallel shards through the Dagster job (scripts/shards.py, docs/shards.md)
+SHARDS ?= 3
+shards: meltano
+	$(PY) scripts/shards.py --shards $(SHARDS)
+
 # psql on the demo's database: starts PostgreSQL on demo-output/postgres/ (or uses the demo's, while it runs)
-# and stops it when psql exits. Arguments for psql: make psql PSQL_ARGS='-c "TABLE qualtrics.surveys"'
+# and stops it when psql exits. Arguments for psql: make psql PSQL_ARGS='-c "TABLE qualtrics.surveys"';
+# the database of make shards: make psql PGDATA=demo-output/shards/postgres
 PSQL_ARGS ?=
+PGDATA ?= demo-output/postgres
 psql: $(VENV)/.installed
-	$(PY) scripts/local_postgres.py psql demo-output/postgres $(PSQL_ARGS)
+	$(PY) scripts/local_postgres.py psql $(PGDATA) $(PSQL_ARGS)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

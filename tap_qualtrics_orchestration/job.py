@@ -1,0 +1,213 @@
+"""The Dagster job ``qualtrics_shards``: one Qualtrics account as N parallel ``meltano run`` steps.
+
+::
+
+    prepare_tables ─┬─> run_shard[shard_0] ─┐
+                    ├─> run_shard[shard_1] ─┼──> activate_versions
+                    └─> run_shard[shard_2] ─┘
+
+* ``prepare_tables`` sends the SCHEMA of every selected stream to the loader, so the tables exist before the
+  shards load into them at the same time (:mod:`.tables`); then it fans out one step per shard (all of
+  them, or ``only`` some, to run a failed one again).
+* ``run_shard`` runs ``meltano run <extractor> <loader> --state-id-suffix shard-<i>`` with the shard's
+  settings in the environment (:mod:`.plan`); a non-zero exit fails the step with the end of its log.
+* ``activate_versions`` reads every shard's state and activates the table versions all of them have read
+  (:mod:`.tables`). Dagster skips it when a shard failed; running the failed shard again (``only``) runs it.
+
+The steps run in parallel on Dagster's multiprocess executor (``max_concurrent`` in the run config), or one
+pod per step with dagster-k8s' ``k8s_job_executor``.
+"""
+
+import json
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    Config,
+    ConfigurableResource,
+    DynamicOut,
+    DynamicOutput,
+    Failure,
+    MetadataValue,
+    OpExecutionContext,
+    Out,
+    Output,
+    job,
+    op,
+)
+from pydantic import Field
+
+from tap_qualtrics_orchestration.meltano import MeltanoProject, MeltanoResult
+from tap_qualtrics_orchestration.plan import ShardRun, plan, state_id_suffix
+from tap_qualtrics_orchestration.tables import (
+    activation_messages,
+    activation_versions,
+    schema_messages,
+)
+
+
+class ShardedMeltano(ConfigurableResource):  # type: ignore[type-arg]  # subclassed as documented
+    """The Meltano project the shards run in, and how the account is split."""
+
+    project_dir: str = Field(default=".", description="The Meltano project (where meltano.yml is).")
+    meltano: str = Field(default="meltano", description="The meltano executable.")
+    environment: str | None = Field(
+        default=None, description="Meltano environment; default: the project's default_environment."
+    )
+    env_file: str | None = Field(
+        default=None, description="Meltano's --env-file; default: the project's .env."
+    )
+    extractor: str = "tap-qualtrics"
+    loader: str = "target-postgres"
+    shards: int = Field(default=3, description="How many shards split the account.")
+    rate_limits_per_minute: dict[str, int] | None = Field(
+        default=None,
+        description=(
+            "The brand's request budget per minute (tap setting rate_limits_per_minute; default "
+            "Qualtrics' limits); each shard gets an equal share."
+        ),
+    )
+    log_dir: str | None = Field(
+        default=None,
+        description="Where each step's Meltano log is written; default <project>/output/shards.",
+    )
+
+    def project(self) -> MeltanoProject:
+        return MeltanoProject(
+            Path(self.project_dir).resolve(),
+            executable=self.meltano,
+            environment=self.environment,
+            env_file=self.env_file,
+            extractor=self.extractor,
+            loader=self.loader,
+        )
+
+    def log_path(self, name: str) -> Path:
+        directory = (
+            Path(self.log_dir)
+            if self.log_dir
+            else Path(self.project_dir).resolve() / "output" / "shards"
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory / f"{name}.log"
+
+    def shard_runs(self, only: list[int] | None = None) -> list[ShardRun]:
+        return plan(self.shards, only or (), self.rate_limits_per_minute)
+
+    def catalog(self) -> dict[str, Any]:
+        """The catalog Meltano hands the extractor (selection applied)."""
+        result = self.project().run(
+            ["invoke", "--dump=catalog", self.extractor], log=self.log_path("catalog")
+        )
+        _check(result, "meltano invoke --dump=catalog")
+        catalog: dict[str, Any] = json.loads(result.stdout)
+        return catalog
+
+    def send_to_loader(self, messages: list[dict[str, Any]], log_name: str) -> None:
+        """Singer messages straight into the loader (``meltano invoke <loader>``)."""
+        stdin = "".join(json.dumps(message) + "\n" for message in messages)
+        result = self.project().run(
+            ["invoke", self.loader], stdin=stdin, log=self.log_path(log_name), echo=sys.stderr
+        )
+        _check(result, f"meltano invoke {self.loader}")
+
+    def state(self, index: int) -> dict[str, Any] | None:
+        """Shard ``index``'s saved Singer state (``None`` before its first run)."""
+        project = self.project()
+        result = project.run(["state", "get", project.state_id(state_id_suffix(index))])
+        _check(result, "meltano state get")
+        saved = json.loads(result.stdout or "{}")
+        state: dict[str, Any] | None = saved.get("singer_state") if saved else None
+        return state
+
+
+def _check(result: MeltanoResult, what: str) -> None:
+    if not result.ok:
+        raise Failure(
+            description=f"{what} failed (exit {result.returncode}).",
+            metadata={"log": MetadataValue.md("```\n" + "\n".join(result.log_tail) + "\n```")},
+        )
+
+
+class PlanConfig(Config):
+    """Which shards a run covers."""
+
+    only: list[int] = Field(
+        default_factory=list,
+        description="Run only these shards (by index), e.g. to run a failed one again; default all.",
+    )
+
+
+@op(
+    description=(
+        "Create every selected stream's table before the shards load in parallel; then one output per shard."
+    ),
+    out={"catalog": Out(dict), "shards": DynamicOut(int)},
+)
+def prepare_tables(
+    context: OpExecutionContext, config: PlanConfig, meltano: ShardedMeltano
+) -> Iterator[Output[dict[str, Any]] | DynamicOutput[int]]:
+    shards = meltano.shard_runs(config.only)  # refuses an impossible plan before any work
+    catalog = meltano.catalog()
+    messages = schema_messages(catalog)
+    meltano.send_to_loader(messages, "prepare")
+    context.log.info("%s has the tables of the %d selected streams", meltano.loader, len(messages))
+    yield Output(catalog, "catalog")
+    for shard in shards:
+        context.log.info("%s: state ID suffix %s", shard.name, shard.state_id_suffix)
+        yield DynamicOutput(shard.index, mapping_key=f"shard_{shard.index}", output_name="shards")
+
+
+@op(description="meltano run for one shard, with its own state ID and settings.")
+def run_shard(context: OpExecutionContext, meltano: ShardedMeltano, index: int) -> int:
+    shard = meltano.shard_runs([index])[0]
+    log = meltano.log_path(shard.state_id_suffix)
+    context.log.info("%s: meltano run, log in %s", shard.name, log)
+    result = meltano.project().run(
+        [
+            "run",
+            "--no-install",
+            "--state-id-suffix",
+            shard.state_id_suffix,
+            meltano.extractor,
+            meltano.loader,
+        ],
+        env=shard.env(),
+        log=log,
+        echo=sys.stderr,
+    )
+    _check(result, f"{shard.name}: meltano run")
+    return index
+
+
+@op(description="ACTIVATE_VERSION for the streams every shard read completely.")
+def activate_versions(
+    context: OpExecutionContext,
+    meltano: ShardedMeltano,
+    catalog: dict[str, Any],
+    finished: list[int],
+) -> dict[str, int]:
+    with ThreadPoolExecutor(max_workers=meltano.shards) as pool:
+        states = list(pool.map(meltano.state, range(meltano.shards)))
+    versions, waiting = activation_versions(states, meltano.shards)
+    if versions:
+        meltano.send_to_loader(activation_messages(catalog, versions), "activate")
+    context.log.info(
+        "shards %s finished; activated %s; waiting for a complete read by every shard: %s",
+        finished,
+        versions or "nothing",
+        ", ".join(waiting) or "nothing",
+    )
+    return versions
+
+
+@job(
+    description="One Qualtrics account as parallel meltano run shards into one warehouse.",
+    resource_defs={"meltano": ShardedMeltano.configure_at_launch()},
+)
+def qualtrics_shards() -> None:
+    catalog, shards = prepare_tables()
+    activate_versions(catalog, shards.map(run_shard).collect())
