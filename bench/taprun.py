@@ -55,8 +55,17 @@ class OutputTally:
         self.state_bytes = 0
 
     def read(self, lines: Iterable[bytes]) -> None:
+        # Rows of a stream whose keys are not kept (answer rows) come in runs: counted by their prefix alone,
+        # so reading 10 million of them does not slow the tap it measures.
+        run_prefix, run_stream = b"\0", ""
         for line in lines:
+            if line.startswith(run_prefix):
+                self.counts[run_stream] += 1
+                continue
             match = self._STREAM.match(line)
+            if match is not None and match.group(1).decode() not in self._patterns:
+                run_stream = match.group(1).decode()
+                run_prefix = match.group(0)
             if match is None and line.startswith(b'{"type":"STATE"'):
                 self.last_state = line.rstrip(b"\n")
                 self.state_messages += 1

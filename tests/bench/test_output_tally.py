@@ -26,3 +26,20 @@ def test_counts_records_and_keeps_keys_whatever_the_key_order() -> None:
         ("responses", "response_id"): ["R_1", "R_2", 7],
     }
     assert tally.last_state == b'{"type":"STATE","value":{"note":"RECORD"}}'
+
+
+def test_runs_of_rows_whose_keys_are_not_kept_are_counted_exactly() -> None:
+    tally = OutputTally({"responses": ("response_id",)})
+    answer = b'{"type":"RECORD","stream":"response_answers","record":{"response_id":"R_%d"}}\n'
+    embedded = b'{"type":"RECORD","stream":"response_embedded_data","record":{}}\n'
+    lines = []
+    for n in range(5):
+        lines += [answer % n] * (n + 2) + [embedded] * n
+        lines.append(
+            b'{"type":"RECORD","stream":"responses","record":{"response_id":"R_%d"}}\n' % n
+        )
+        lines.append(b'{"type":"STATE","value":{}}\n')
+    tally.read(lines)
+    assert tally.counts == {"response_answers": 20, "response_embedded_data": 10, "responses": 5}
+    assert tally.values == {("responses", "response_id"): [f"R_{n}" for n in range(5)]}
+    assert tally.state_messages == 5
