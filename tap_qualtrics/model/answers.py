@@ -262,30 +262,23 @@ class ColumnMap:
             raw = (
                 value if cls is str else str(value) if cls is int or cls is float else _text(value)
             )
-            answers.append(
-                {
-                    "survey_id": survey_id,
-                    "response_id": response_id,
-                    "answer_id": md5(prefix + tail).hexdigest(),
-                    "question_id": question_id,
-                    "parent_question_id": parent_id,
-                    "sub_question_id": sub_id,
-                    "choice_id": recodes.get(raw) if recodes is not None else choice_id,
-                    "loop_id": loop_id,
-                    "column": key,
-                    "kind": kind,
-                    "value": raw,
-                    "value_number": None if is_text else _number(value),
-                    "label": None
-                    if label is None
-                    else label
-                    if label.__class__ is str
-                    else _label(label),
-                    "text": raw if is_text else None,
-                    "is_seen_unanswered": False,
-                    "last_modified_date": last_modified_date,
-                }
-            )
+            row = plan[
+                5
+            ].copy()  # the column's fixed fields, in schema order (cheaper than a literal)
+            row["response_id"] = response_id
+            row["answer_id"] = md5(prefix + tail).hexdigest()
+            if recodes is not None:
+                row["choice_id"] = recodes.get(raw)
+            row["column"] = key
+            row["value"] = raw
+            if is_text:
+                row["text"] = raw
+            else:
+                row["value_number"] = _number(value)
+            if label is not None:
+                row["label"] = label if label.__class__ is str else _label(label)
+            row["last_modified_date"] = last_modified_date
+            answers.append(row)
         if displayed_fields:
             emitted: set[str] = set()
             for key in displayed_fields:
@@ -381,7 +374,25 @@ class ColumnMap:
             and unit.choices
         )
         recodes = unit.recode_to_choice() if coded and unit is not None else None
-        return (_ANSWER, structure, tail, recodes, column.kind == KIND_TEXT_ENTRY)
+        template = {
+            "survey_id": self.survey_id,
+            "response_id": None,
+            "answer_id": None,
+            "question_id": column.question_id,
+            "parent_question_id": column.parent_question_id,
+            "sub_question_id": column.sub_question_id,
+            "choice_id": column.choice_id,
+            "loop_id": column.loop_id,
+            "column": column.column,
+            "kind": column.kind,
+            "value": None,
+            "value_number": None,
+            "label": None,
+            "text": None,
+            "is_seen_unanswered": False,
+            "last_modified_date": None,
+        }
+        return (_ANSWER, structure, tail, recodes, column.kind == KIND_TEXT_ENTRY, template)
 
 
 # ---------------------------------------------------------------------------------------------------
