@@ -10,8 +10,9 @@
   shards load into them at the same time (:mod:`.tables`); then it fans out one step per shard (all of
   them, or ``only`` some, to run a failed one again).
 * ``run_shard`` runs ``meltano run <extractor> <loader> --state-id-suffix shard-<i>`` with the shard's
-  settings in the environment (:mod:`.plan`); a non-zero exit fails the step with the end of its log.
-* ``activate_versions`` reads every shard's state and activates the table versions all of them have read
+  settings in the environment (:mod:`.plan`) and the prepared catalog; a non-zero exit fails the step with
+  the end of its log.
+* ``activate_versions`` reads every shard's state (one ``meltano state export``) and activates the table versions all of them have read
   (:mod:`.tables`). Dagster skips it when a shard failed; running the failed shard again (``only``) runs it.
 
 The steps run in parallel on Dagster's multiprocess executor (``max_concurrent`` in the run config), or one
@@ -20,8 +21,8 @@ pod per step with dagster-k8s' ``k8s_job_executor``.
 
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +115,33 @@ class ShardedMeltano(ConfigurableResource):  # type: ignore[type-arg]  # subclas
         )
         _check(result, f"meltano invoke {self.loader}")
 
-    def state(self, index: int) -> dict[str, Any] | None:
-        """Shard ``index``'s saved Singer state (``None`` before its first run)."""
+    def states(self) -> list[dict[str, Any] | None]:
+        """Every shard's saved Singer state (``None`` before its first run), from one ``meltano state
+        export``: the completed state, with the partial one of a run that failed since laid over it."""
         project = self.project()
-        result = project.run(["state", "get", project.state_id(state_id_suffix(index))])
-        _check(result, "meltano state get")
-        saved = json.loads(result.stdout or "{}")
-        state: dict[str, Any] | None = saved.get("singer_state") if saved else None
-        return state
+        result = project.run(["state", "export"])
+        _check(result, "meltano state export")
+        exported = json.loads(result.stdout or "{}")
+        states = []
+        for index in range(self.shards):
+            saved = exported.get(project.state_id(state_id_suffix(index))) or {}
+            completed = (saved.get("completed") or {}).get("singer_state")
+            partial = (saved.get("partial") or {}).get("singer_state")
+            states.append(_laid_over(completed, partial) if partial else completed)
+        return states
+
+
+def _laid_over(base: dict[str, Any] | None, top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` merged into ``base``, key by key down the dictionaries (as Meltano merges a partial state)."""
+    merged = dict(base or {})
+    for key, value in top.items():
+        below = merged.get(key)
+        merged[key] = (
+            _laid_over(below, value)
+            if isinstance(below, dict) and isinstance(value, dict)
+            else value
+        )
+    return merged
 
 
 def _check(result: MeltanoResult, what: str) -> None:
@@ -162,23 +182,31 @@ def prepare_tables(
 
 
 @op(description="meltano run for one shard, with its own state ID and settings.")
-def run_shard(context: OpExecutionContext, meltano: ShardedMeltano, index: int) -> int:
+def run_shard(
+    context: OpExecutionContext, meltano: ShardedMeltano, catalog: dict[str, Any], index: int
+) -> int:
+    """The shard's ``meltano run``, on the catalog the tables were prepared from (the extractor's
+    ``catalog`` extra: every shard reads the same streams, and none runs discovery again)."""
     shard = meltano.shard_runs([index])[0]
     log = meltano.log_path(shard.state_id_suffix)
     context.log.info("%s: meltano run, log in %s", shard.name, log)
-    result = meltano.project().run(
-        [
-            "run",
-            "--no-install",
-            "--state-id-suffix",
-            shard.state_id_suffix,
-            meltano.extractor,
-            meltano.loader,
-        ],
-        env=shard.env(),
-        log=log,
-        echo=sys.stderr,
-    )
+    with tempfile.TemporaryDirectory(prefix="shard-catalog-") as directory:
+        catalog_file = Path(directory) / "catalog.json"
+        catalog_file.write_text(json.dumps(catalog))
+        extra = meltano.extractor.upper().replace("-", "_") + "__CATALOG"
+        result = meltano.project().run(
+            [
+                "run",
+                "--no-install",
+                "--state-id-suffix",
+                shard.state_id_suffix,
+                meltano.extractor,
+                meltano.loader,
+            ],
+            env={**shard.env(), extra: str(catalog_file)},
+            log=log,
+            echo=sys.stderr,
+        )
     _check(result, f"{shard.name}: meltano run")
     return index
 
@@ -190,9 +218,7 @@ def activate_versions(
     catalog: dict[str, Any],
     finished: list[int],
 ) -> dict[str, int]:
-    with ThreadPoolExecutor(max_workers=meltano.shards) as pool:
-        states = list(pool.map(meltano.state, range(meltano.shards)))
-    versions, waiting = activation_versions(states, meltano.shards)
+    versions, waiting = activation_versions(meltano.states(), meltano.shards)
     if versions:
         meltano.send_to_loader(activation_messages(catalog, versions), "activate")
     context.log.info(
@@ -210,4 +236,5 @@ def activate_versions(
 )
 def qualtrics_shards() -> None:
     catalog, shards = prepare_tables()
-    activate_versions(catalog, shards.map(run_shard).collect())
+    finished = shards.map(lambda index: run_shard(catalog, index))
+    activate_versions(catalog, finished.collect())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -29,6 +30,10 @@ call = {{
     "sys_dir": os.environ.get("MELTANO_SYS_DIR_ROOT"),
     "run_dir_linked": os.path.islink(os.path.join(os.environ["MELTANO_SYS_DIR_ROOT"], "run")),
     "database": os.environ.get("MELTANO_DATABASE_URI"),
+    "catalog": (
+        json.load(open(os.environ["TAP_QUALTRICS__CATALOG"]))
+        if "TAP_QUALTRICS__CATALOG" in os.environ else None
+    ),
     "start": time.time(),
 }}
 code = 0
@@ -36,12 +41,21 @@ if "--dump=catalog" in args:
     print(json.dumps(json.load(open(os.environ["FAKE_CATALOG"]))))
 elif "invoke" in args:
     call["stdin"] = [json.loads(line) for line in sys.stdin]
-elif "state" in args:
-    path = os.path.join(states, args[-1])
-    print(json.dumps({{"singer_state": json.load(open(path))}}) if os.path.exists(path) else "{{}}")
+elif args[-2:] == ["state", "export"]:
+    print(json.dumps({{
+        name: {{"completed": {{"singer_state": json.load(open(os.path.join(states, name)))}}, "partial": {{}}}}
+        for name in os.listdir(states)
+    }}))
 elif "run" in args:
     shard = call["shard"]
-    time.sleep(1.0)  # long enough for the shards' runs to overlap when they run in parallel
+    # a barrier: the run goes on once FAKE_PARALLEL runs have started, i.e. only if they run side by side
+    started = os.path.join(states, "..", "started")
+    os.makedirs(started, exist_ok=True)
+    open(os.path.join(started, str(shard["index"])), "w").close()
+    deadline = time.time() + 60
+    while len(os.listdir(started)) < int(os.environ["FAKE_PARALLEL"]) and time.time() < deadline:
+        time.sleep(0.02)
+    call["met"] = len(os.listdir(started))
     if str(shard["index"]) in os.environ.get("FAKE_FAIL", "").split(","):
         print("tap-qualtrics Responses of 1 survey could not be synced", file=sys.stderr)
         code = 1
@@ -98,9 +112,13 @@ def project(tmp_path: Path) -> dict[str, Any]:
     return {"root": root, "meltano": meltano, "env": env, "tmp": tmp_path}
 
 
-def _orchestrate(project: dict[str, Any], *args: str, fail: str = "") -> tuple[int, str, list]:
+def _orchestrate(
+    project: dict[str, Any], *args: str, fail: str = "", parallel: int = 3
+) -> tuple[int, str, list]:
+    """The command line on the stand-in; each `meltano run` waits until ``parallel`` runs have started."""
     log = project["tmp"] / "calls.jsonl"
     log.unlink(missing_ok=True)
+    shutil.rmtree(project["tmp"] / "started", ignore_errors=True)
     completed = subprocess.run(
         [
             sys.executable,
@@ -114,7 +132,7 @@ def _orchestrate(project: dict[str, Any], *args: str, fail: str = "") -> tuple[i
             str(project["tmp"] / "logs"),
             *args,
         ],
-        env={**project["env"], "FAKE_FAIL": fail},
+        env={**project["env"], "FAKE_FAIL": fail, "FAKE_PARALLEL": str(parallel)},
         capture_output=True,
         text=True,
         timeout=300,
@@ -150,7 +168,9 @@ def test_three_shards_run_in_parallel_between_prepare_and_activate(project: dict
             "target-postgres",
         ]
         assert run["rates"] == rate_share(None, 3)
-    # in parallel: every run started before any ended
+        assert run["catalog"] == CATALOG  # the one the tables were prepared from: no discovery
+    # in parallel: each run went on only once all three had started
+    assert [run["met"] for run in runs] == [3, 3, 3]
     assert max(run["start"] for run in runs) < min(run["end"] for run in runs)
     # each Meltano command in its own system directory, without the project's run/, removed afterwards
     directories = [call["sys_dir"] for call in calls]
@@ -210,13 +230,11 @@ def test_a_failed_shard_holds_back_activation_until_it_runs_again_alone(
         .startswith("tap-qualtrics Responses of 1 survey")
     )
 
-    code, stdout, calls = _orchestrate(project, "--shards", "3", "--only", "1")
+    code, stdout, calls = _orchestrate(project, "--shards", "3", "--only", "1", parallel=1)
     assert code == 0, stdout
     assert [run["shard"] for run in _runs(calls)] == [{"count": 3, "index": 1}]
-    # the states of all three shards are read; the activation follows
-    assert sorted(c["args"][-1] for c in calls if "state" in c["args"]) == [
-        f"dev:tap-qualtrics-to-target-postgres:shard-{i}" for i in range(3)
-    ]
+    # the states of all three shards are read (one export); the activation follows
+    assert [c["args"][-2:] for c in calls if "state" in c["args"]] == [["state", "export"]]
     activate = [c for c in calls if c["args"][-2:] == ["invoke", "target-postgres"]][-1]
     assert [m["type"] for m in activate["stdin"]] == ["SCHEMA", "ACTIVATE_VERSION"]
 

@@ -13,6 +13,7 @@ import pytest
 
 from tap_qualtrics.settings import parse_settings
 from tap_qualtrics.shards import Shard
+from tap_qualtrics_orchestration.job import _laid_over
 from tap_qualtrics_orchestration.meltano import MeltanoProject
 from tap_qualtrics_orchestration.plan import plan, rate_share
 from tap_qualtrics_orchestration.tables import (
@@ -193,3 +194,15 @@ def test_a_configured_system_database_is_left_alone(
     with _project(tmp_path).private_system_dir() as env:
         assert "MELTANO_DATABASE_URI" not in env
     assert os.environ["MELTANO_DATABASE_URI"] == "sqlite:////elsewhere.db"
+
+
+def test_a_failed_runs_partial_state_is_laid_over_the_completed_one() -> None:
+    """As Meltano's ``state get`` shows a shard's state: the partial one of a later failed run merged in."""
+    completed = _state(mailing_lists=(100, 3), distribution_contacts=(100, 3))
+    partial = _state(mailing_lists=(200, 3))
+    merged = _laid_over(completed, partial)
+    assert merged["bookmarks"]["mailing_lists"]["last_complete_read"]["table_version"] == 200
+    assert (
+        merged["bookmarks"]["distribution_contacts"]["last_complete_read"]["table_version"] == 100
+    )
+    assert _laid_over(None, partial) == partial
