@@ -87,18 +87,7 @@ def main() -> int:
                 f"  ready in {time.monotonic() - pg_started:.1f} s; while the demo runs, open it with"
             )
             print(f"  {local_postgres.psql_executable()} '{postgres.conninfo()}'")
-            env = {
-                "TAP_QUALTRICS_BASE_URL": sandbox.base_url,
-                "TAP_QUALTRICS_API_TOKEN": sandbox.api_token,
-                "TAP_QUALTRICS_START_DATE": "2015-01-01T00:00:00Z",
-                # The sandbox answers at once; in production keep the defaults (polls every 2 s, 60 s lag).
-                "TAP_QUALTRICS_EXPORT_POLL_INTERVAL_SECONDS": "0",
-                "TAP_QUALTRICS_EXPORT_SAFETY_LAG_SECONDS": "0",
-                # The one difference from production: where the target-postgres of meltano.yml connects.
-                "TARGET_POSTGRES_SQLALCHEMY_URL": postgres.url(),
-                "MELTANO_STATE_BACKEND_URI": (OUT / "state").as_uri(),
-                "MELTANO_DATABASE_URI": f"sqlite:///{OUT / 'meltano.db'}",
-            }
+            env = pipeline_env(sandbox, postgres, OUT)
             with postgres.connect(autocommit=True) as db:
                 step(f"1) meltano {' '.join(PIPELINE)}   (full log: {_shown(LOG)})")
                 if not _run(env, postgres):
@@ -131,6 +120,23 @@ def main() -> int:
     if empty:
         print(f"\nERROR: these tables are empty: {', '.join(empty)}", file=sys.stderr)
     return 0 if ok and not empty else 1
+
+
+def pipeline_env(sandbox: Any, postgres: local_postgres.Postgres, out: Path) -> dict[str, str]:
+    """The environment of Meltano runs against the sandbox and this PostgreSQL, state and system database in
+    ``out`` (also used by scripts/shards.py)."""
+    return {
+        "TAP_QUALTRICS_BASE_URL": sandbox.base_url,
+        "TAP_QUALTRICS_API_TOKEN": sandbox.api_token,
+        "TAP_QUALTRICS_START_DATE": "2015-01-01T00:00:00Z",
+        # The sandbox answers at once; in production keep the defaults (polls every 2 s, 60 s lag).
+        "TAP_QUALTRICS_EXPORT_POLL_INTERVAL_SECONDS": "0",
+        "TAP_QUALTRICS_EXPORT_SAFETY_LAG_SECONDS": "0",
+        # The one difference from production: where the target-postgres of meltano.yml connects.
+        "TARGET_POSTGRES_SQLALCHEMY_URL": postgres.url(),
+        "MELTANO_STATE_BACKEND_URI": (out / "state").as_uri(),
+        "MELTANO_DATABASE_URI": f"sqlite:///{out / 'meltano.db'}",
+    }
 
 
 def step(text: str) -> None:

@@ -22,13 +22,14 @@ import sys
 import time
 from typing import Any
 
+import demo
 import local_postgres
 import meltano_setup
 
 OUT = meltano_setup.ROOT / "demo-output" / "shards"
 PGDATA = OUT / "postgres"
 SCHEMA = "qualtrics"
-SANDBOX = {"seed": 7, "surveys": 8, "responses": 60, "users": 40, "export_polls": 1}
+SANDBOX = demo.SANDBOX
 
 
 def main() -> int:
@@ -48,18 +49,7 @@ def main() -> int:
     OUT.mkdir(parents=True)
     with running_sandbox(**SANDBOX) as sandbox, local_postgres.embedded(PGDATA) as postgres:
         print(f"Sandbox at {sandbox.base_url}; PostgreSQL on {postgres.describe()}")
-        env = meltano_setup.meltano_env(
-            {
-                "TAP_QUALTRICS_BASE_URL": sandbox.base_url,
-                "TAP_QUALTRICS_API_TOKEN": sandbox.api_token,
-                "TAP_QUALTRICS_START_DATE": "2015-01-01T00:00:00Z",
-                "TAP_QUALTRICS_EXPORT_POLL_INTERVAL_SECONDS": "0",
-                "TAP_QUALTRICS_EXPORT_SAFETY_LAG_SECONDS": "0",
-                "TARGET_POSTGRES_SQLALCHEMY_URL": postgres.url(),
-                "MELTANO_STATE_BACKEND_URI": (OUT / "state").as_uri(),
-                "MELTANO_DATABASE_URI": f"sqlite:///{OUT / 'meltano.db'}",
-            }
-        )
+        env = meltano_setup.meltano_env(demo.pipeline_env(sandbox, postgres, OUT))
         command = [
             sys.executable,
             "-m",
