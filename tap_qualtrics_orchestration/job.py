@@ -77,7 +77,7 @@ class ShardedMeltano(ConfigurableResource):  # type: ignore[type-arg]  # subclas
     )
 
     def project(self) -> MeltanoProject:
-        return MeltanoProject(
+        project = MeltanoProject(
             Path(self.project_dir).resolve(),
             executable=self.meltano,
             environment=self.environment,
@@ -85,6 +85,12 @@ class ShardedMeltano(ConfigurableResource):  # type: ignore[type-arg]  # subclas
             extractor=self.extractor,
             loader=self.loader,
         )
+        if not project.environment_name:  # without one, `meltano run` keeps no state at all
+            raise Failure(
+                description="Shards need a Meltano environment: set default_environment in meltano.yml, "
+                "MELTANO_ENVIRONMENT, or the environment setting."
+            )
+        return project
 
     def log_path(self, name: str) -> Path:
         directory = (

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dagster import Failure
 
 from tap_qualtrics.settings import parse_settings
 from tap_qualtrics.shards import Shard
-from tap_qualtrics_orchestration.job import _laid_over
+from tap_qualtrics_orchestration.job import ShardedMeltano, _laid_over
 from tap_qualtrics_orchestration.meltano import MeltanoProject
 from tap_qualtrics_orchestration.plan import plan, rate_share
 from tap_qualtrics_orchestration.tables import (
@@ -206,3 +207,18 @@ def test_a_failed_runs_partial_state_is_laid_over_the_completed_one() -> None:
         merged["bookmarks"]["distribution_contacts"]["last_complete_read"]["table_version"] == 100
     )
     assert _laid_over(None, partial) == partial
+
+
+def test_a_project_without_an_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Meltano keeps no state for a run outside an environment: every step refuses such a project."""
+    monkeypatch.delenv("MELTANO_ENVIRONMENT", raising=False)
+    _project(tmp_path, "project_id: x\n")
+    with pytest.raises(Failure, match="Shards need a Meltano environment"):
+        ShardedMeltano(project_dir=str(tmp_path)).project()
+    assert ShardedMeltano(project_dir=str(tmp_path), environment="prod").project().command() == [
+        "meltano",
+        "--environment",
+        "prod",
+    ]
