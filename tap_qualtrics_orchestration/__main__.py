@@ -48,7 +48,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--rate-limits",
         type=json.loads,
         metavar="JSON",
-        help="the brand's requests per minute, e.g. '{\"brand\": 2000}'; each shard gets an equal share",
+        help=(
+            "the brand's requests per minute, e.g. '{\"brand\": 2000}' (default: the extractor's "
+            "rate_limits_per_minute as configured); each shard gets an equal share"
+        ),
     )
     parser.add_argument(
         "--log-dir", help="where each step's Meltano log goes (default: <project>/output/shards)"

@@ -23,6 +23,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,8 @@ class ShardedMeltano(ConfigurableResource):  # type: ignore[type-arg]  # subclas
     rate_limits_per_minute: dict[str, int] | None = Field(
         default=None,
         description=(
-            "The brand's request budget per minute (tap setting rate_limits_per_minute; default "
-            "Qualtrics' limits); each shard gets an equal share."
+            "The brand's request budget per minute, which the shards share equally; default: the "
+            "extractor's rate_limits_per_minute as the project configures it, else Qualtrics' limits."
         ),
     )
     log_dir: str | None = Field(
@@ -101,8 +102,20 @@ class ShardedMeltano(ConfigurableResource):  # type: ignore[type-arg]  # subclas
         directory.mkdir(parents=True, exist_ok=True)
         return directory / f"{name}.log"
 
-    def shard_runs(self, only: list[int] | None = None) -> list[ShardRun]:
-        return plan(self.shards, only or (), self.rate_limits_per_minute)
+    def shard_runs(
+        self, only: list[int] | None = None, brand_limits: dict[str, int] | None = None
+    ) -> list[ShardRun]:
+        return plan(self.shards, only or (), brand_limits)
+
+    def brand_limits(self) -> dict[str, int]:
+        """The brand's budget the shards share: as given, else the extractor's ``rate_limits_per_minute``
+        as the project configures it (``meltano config print``); ``{}``: Qualtrics' limits."""
+        if self.rate_limits_per_minute:
+            return dict(self.rate_limits_per_minute)
+        result = self.project().run(["config", "print", self.extractor])
+        _check(result, "meltano config print")
+        configured = json.loads(result.stdout or "{}").get("rate_limits_per_minute")
+        return dict(configured) if isinstance(configured, dict) else {}
 
     def catalog(self) -> dict[str, Any]:
         """The catalog Meltano hands the extractor (selection applied)."""
@@ -171,17 +184,24 @@ class PlanConfig(Config):
     description=(
         "Create every selected stream's table before the shards load in parallel; then one output per shard."
     ),
-    out={"catalog": Out(dict), "shards": DynamicOut(int)},
+    out={"catalog": Out(dict), "brand_limits": Out(dict), "shards": DynamicOut(int)},
 )
 def prepare_tables(
     context: OpExecutionContext, config: PlanConfig, meltano: ShardedMeltano
 ) -> Iterator[Output[dict[str, Any]] | DynamicOutput[int]]:
     shards = meltano.shard_runs(config.only)  # refuses an impossible plan before any work
-    catalog = meltano.catalog()
+    with ThreadPoolExecutor(
+        max_workers=2
+    ) as pool:  # two Meltano commands that do not wait on each other
+        reading = pool.submit(meltano.catalog)
+        limits = meltano.brand_limits()
+        catalog = reading.result()
     messages = schema_messages(catalog)
     meltano.send_to_loader(messages, "prepare")
     context.log.info("%s has the tables of the %d selected streams", meltano.loader, len(messages))
+    context.log.info("the brand's budget per minute, shared: %s", limits or "Qualtrics' limits")
     yield Output(catalog, "catalog")
+    yield Output(limits, "brand_limits")
     for shard in shards:
         context.log.info("%s: state ID suffix %s", shard.name, shard.state_id_suffix)
         yield DynamicOutput(shard.index, mapping_key=f"shard_{shard.index}", output_name="shards")
@@ -189,11 +209,16 @@ def prepare_tables(
 
 @op(description="meltano run for one shard, with its own state ID and settings.")
 def run_shard(
-    context: OpExecutionContext, meltano: ShardedMeltano, catalog: dict[str, Any], index: int
+    context: OpExecutionContext,
+    meltano: ShardedMeltano,
+    catalog: dict[str, Any],
+    brand_limits: dict[str, int],
+    index: int,
 ) -> int:
     """The shard's ``meltano run``, on the catalog the tables were prepared from (the extractor's
-    ``catalog`` extra: every shard reads the same streams, and none runs discovery again)."""
-    shard = meltano.shard_runs([index])[0]
+    ``catalog`` extra: every shard reads the same streams, and none runs discovery again), within its
+    share of the brand's budget."""
+    shard = meltano.shard_runs([index], brand_limits)[0]
     log = meltano.log_path(shard.state_id_suffix)
     context.log.info("%s: meltano run, log in %s", shard.name, log)
     with tempfile.TemporaryDirectory(prefix="shard-catalog-") as directory:
@@ -241,6 +266,6 @@ def activate_versions(
     resource_defs={"meltano": ShardedMeltano.configure_at_launch()},
 )
 def qualtrics_shards() -> None:
-    catalog, shards = prepare_tables()
-    finished = shards.map(lambda index: run_shard(catalog, index))
+    catalog, brand_limits, shards = prepare_tables()
+    finished = shards.map(lambda index: run_shard(catalog, brand_limits, index))
     activate_versions(catalog, finished.collect())

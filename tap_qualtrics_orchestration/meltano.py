@@ -89,7 +89,7 @@ class MeltanoProject:
         ):
             stdin_file.write(stdin)
             stdin_file.seek(0)
-            process = subprocess.Popen(  # noqa: S603 - the configured meltano executable
+            with subprocess.Popen(  # noqa: S603 - the configured meltano executable
                 self.command(*args),
                 cwd=self.project_dir,
                 env={**self._base_env(), **system_env, **dict(self.env), **dict(env or {})},
@@ -97,23 +97,23 @@ class MeltanoProject:
                 stdout=stdout_file,
                 stderr=subprocess.PIPE,
                 text=True,
-            )
-            try:
-                for line in process.stderr or ():
-                    tail.append(line.rstrip("\n"))
-                    for sink in (log_file, echo):
-                        if sink is not None:
-                            sink.write(line)
-                            sink.flush()
-                returncode = process.wait()
-            finally:
-                if process.poll() is None:  # interrupted: let Meltano stop its plugins first
-                    process.terminate()
-                    try:
-                        process.wait(timeout=STOP_SECONDS)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
+            ) as process:
+                try:
+                    for line in process.stderr or ():
+                        tail.append(line.rstrip("\n"))
+                        for sink in (log_file, echo):
+                            if sink is not None:
+                                sink.write(line)
+                                sink.flush()
+                    returncode = process.wait()
+                finally:
+                    if process.poll() is None:  # interrupted: let Meltano stop its plugins first
+                        process.terminate()
+                        try:
+                            process.wait(timeout=STOP_SECONDS)
+                        except subprocess.TimeoutExpired:
+                            process.kill()
+                            process.wait()
             stdout_file.seek(0)
             return MeltanoResult(returncode, stdout_file.read(), list(tail))
 

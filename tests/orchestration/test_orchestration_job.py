@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tap_qualtrics_orchestration.job import ShardedMeltano
 from tap_qualtrics_orchestration.plan import rate_share
 
 FAKE_MELTANO = '''#!{python}
@@ -41,6 +42,8 @@ if "--dump=catalog" in args:
     print(json.dumps(json.load(open(os.environ["FAKE_CATALOG"]))))
 elif "invoke" in args:
     call["stdin"] = [json.loads(line) for line in sys.stdin]
+elif args[-3:-1] == ["config", "print"]:
+    print(os.environ.get("FAKE_CONFIG", "{{}}"))
 elif args[-2:] == ["state", "export"]:
     print(json.dumps({{
         name: {{"completed": {{"singer_state": json.load(open(os.path.join(states, name)))}}, "partial": {{}}}}
@@ -113,7 +116,7 @@ def project(tmp_path: Path) -> dict[str, Any]:
 
 
 def _orchestrate(
-    project: dict[str, Any], *args: str, fail: str = "", parallel: int = 3
+    project: dict[str, Any], *args: str, fail: str = "", parallel: int = 3, config: str = "{}"
 ) -> tuple[int, str, list]:
     """The command line on the stand-in; each `meltano run` waits until ``parallel`` runs have started."""
     log = project["tmp"] / "calls.jsonl"
@@ -132,7 +135,12 @@ def _orchestrate(
             str(project["tmp"] / "logs"),
             *args,
         ],
-        env={**project["env"], "FAKE_FAIL": fail, "FAKE_PARALLEL": str(parallel)},
+        env={
+            **project["env"],
+            "FAKE_FAIL": fail,
+            "FAKE_PARALLEL": str(parallel),
+            "FAKE_CONFIG": config,
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -147,7 +155,9 @@ def _runs(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_three_shards_run_in_parallel_between_prepare_and_activate(project: dict[str, Any]) -> None:
-    code, stdout, calls = _orchestrate(project, "--shards", "3")
+    # the project configures the brand's budget: the three shards share it
+    configured = json.dumps({"api_token": "*****", "rate_limits_per_minute": {"brand": 2400}})
+    code, stdout, calls = _orchestrate(project, "--shards", "3", config=configured)
     assert code == 0, stdout
     assert dict(line.split(maxsplit=1) for line in stdout.splitlines()) == {
         "prepare_tables": "succeeded",
@@ -167,7 +177,8 @@ def test_three_shards_run_in_parallel_between_prepare_and_activate(project: dict
             "tap-qualtrics",
             "target-postgres",
         ]
-        assert run["rates"] == rate_share(None, 3)
+        assert run["rates"] == rate_share({"brand": 2400}, 3)
+        assert run["rates"]["brand"] == 800
         assert run["catalog"] == CATALOG  # the one the tables were prepared from: no discovery
     # in parallel: each run went on only once all three had started
     assert [run["met"] for run in runs] == [3, 3, 3]
@@ -242,3 +253,28 @@ def test_a_failed_shard_holds_back_activation_until_it_runs_again_alone(
 def test_an_impossible_plan_runs_nothing(project: dict[str, Any]) -> None:
     code, stdout, calls = _orchestrate(project, "--shards", "3", "--only", "5")
     assert (code, stdout, calls) == (2, "", [])
+
+
+def test_the_brands_budget_as_given_or_as_the_project_configures_it(
+    project: dict[str, Any],
+) -> None:
+    os.environ.update(
+        {k: v for k, v in project["env"].items() if k.startswith("FAKE_")}, FAKE_PARALLEL="1"
+    )
+    try:
+        resource = ShardedMeltano(project_dir=str(project["root"]), meltano=str(project["meltano"]))
+        os.environ["FAKE_CONFIG"] = json.dumps({"rate_limits_per_minute": {"export_start": 60}})
+        assert resource.brand_limits() == {"export_start": 60}
+        os.environ["FAKE_CONFIG"] = json.dumps({"api_token": "*****"})
+        assert resource.brand_limits() == {}  # Qualtrics' limits
+        given = ShardedMeltano(
+            project_dir=str(project["root"]),
+            meltano=str(project["meltano"]),
+            rate_limits_per_minute={"brand": 600},
+        )
+        assert given.brand_limits() == {"brand": 600}
+    finally:
+        for key in ("FAKE_LOG", "FAKE_STATES", "FAKE_CATALOG", "FAKE_CONFIG", "FAKE_PARALLEL"):
+            os.environ.pop(key, None)
+    calls = [json.loads(line) for line in (project["tmp"] / "calls.jsonl").read_text().splitlines()]
+    assert [c["args"][-3:] for c in calls] == [["config", "print", "tap-qualtrics"]] * 2
