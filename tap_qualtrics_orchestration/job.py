@@ -190,9 +190,8 @@ def prepare_tables(
     context: OpExecutionContext, config: PlanConfig, meltano: ShardedMeltano
 ) -> Iterator[Output[dict[str, Any]] | DynamicOutput[int]]:
     shards = meltano.shard_runs(config.only)  # refuses an impossible plan before any work
-    with ThreadPoolExecutor(
-        max_workers=2
-    ) as pool:  # two Meltano commands that do not wait on each other
+    # two Meltano commands that do not wait on each other
+    with ThreadPoolExecutor(max_workers=2) as pool:
         reading = pool.submit(meltano.catalog)
         limits = meltano.brand_limits()
         catalog = reading.result()
