@@ -31,11 +31,13 @@ def _clock_spent_after(checks: int) -> Callable[[Any], None]:
     return prepare
 
 
-def _run(handle: Any, state: dict[str, Any] | None, checks: int, **settings: Any) -> Any:
+def _run(
+    handle: Any, state: dict[str, Any] | None, checks: int, *, lag: int = 0, **settings: Any
+) -> Any:
     from support.tap import selected_catalog
     from support.taprun import run_tap_in_process
 
-    config = token_config(handle, export_safety_lag_seconds=0, max_run_minutes=5, **settings)
+    config = token_config(handle, export_safety_lag_seconds=lag, max_run_minutes=5, **settings)
     return run_tap_in_process(
         config,
         state=state,
@@ -75,7 +77,8 @@ def test_exports_already_started_are_read_not_wasted() -> None:
     with sandbox(seed=7, surveys=8, responses=5) as handle:
         truth = handle.truth()["surveys"]
         first = _run(handle, None, checks=1, max_concurrent_exports=3)
-        second = _run(handle, _state(first), checks=1000, max_concurrent_exports=3)
+        # the second window ends before the first (a later second would export the first run's surveys again)
+        second = _run(handle, _state(first), checks=1000, lag=60, max_concurrent_exports=3)
         started = handle.stats()["requests"]["POST /surveys/{surveyId}/export-responses"]
 
     assert not first.failures
