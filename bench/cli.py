@@ -168,19 +168,10 @@ def throughput(
 ) -> dict[str, Any]:
     """The tap and the floor on the same single-survey export, in the same run (and, on the same survey,
     the tap of the ``baseline`` checkout and QualtricsAPI when asked)."""
-    # export_polls=0: the export (already generated for the floor) is ready at once, so the tap's time is
-    # its own: start, download, parse, emit.
-    # export_max_bytes: 200k responses of 100 questions exceed Qualtrics' 1.8 GB export cap (the sandbox fails
-    # such an export as Qualtrics does); the tap does not split windows yet, so the bench lifts the cap.
-    with running_sandbox(
-        seed=SEED,
-        surveys=1,
-        responses=responses,
-        questions=questions,
-        users=2,
-        export_polls=0,
-        export_max_bytes=NO_EXPORT_CAP,
-    ) as handle:
+    # one_survey: the export (already generated for the floor) is ready at once, so the tap's time is its
+    # own (start, download, parse, emit); and uncapped: 200k responses of 100 questions exceed Qualtrics'
+    # 1.8 GB export cap, which the sandbox enforces as Qualtrics does, and the bench times one export.
+    with one_survey(SEED, responses, questions, NO_EXPORT_CAP) as (handle, config):
         truth = _truth_ids(handle)
         (survey_id,) = truth
         export_zip = workdir / f"{label}-export.zip"
@@ -188,8 +179,6 @@ def throughput(
             handle, survey_id, export_zip
         )  # the floor's input; also warms the sandbox's cache
         floor_before, floor_cpu, floor_count = measure_floor(export_zip)
-        # The export is ready at once: poll without waiting, so the time measured is the tap's own work.
-        config = _config(handle, export_poll_interval_seconds=0)
         load_before = _load()
         catalog = selected_catalog(config, ["responses"])
         result = run_tap(config, catalog, workdir, label)
