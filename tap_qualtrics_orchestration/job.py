@@ -23,7 +23,6 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -190,11 +189,10 @@ def prepare_tables(
     context: OpExecutionContext, config: PlanConfig, meltano: ShardedMeltano
 ) -> Iterator[Output[dict[str, Any]] | DynamicOutput[int]]:
     shards = meltano.shard_runs(config.only)  # refuses an impossible plan before any work
-    # two Meltano commands that do not wait on each other
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reading = pool.submit(meltano.catalog)
-        limits = meltano.brand_limits()
-        catalog = reading.result()
+    # one after the other: on a new project the first Meltano command creates its system database, and two
+    # creating it at once collide ("table plugin_settings already exists")
+    limits = meltano.brand_limits()
+    catalog = meltano.catalog()
     messages = schema_messages(catalog)
     meltano.send_to_loader(messages, "prepare")
     context.log.info("%s has the tables of the %d selected streams", meltano.loader, len(messages))
