@@ -81,9 +81,13 @@ class TapMessageWriter(MsgSpecWriter):
             self.flush()
 
     def write_records(
-        self, stream_name: str, records: Iterable[Mapping[str, Any]], version: int | None = None
+        self,
+        stream_name: str,
+        records: Iterable[Mapping[str, Any] | msgspec.Struct],
+        version: int | None = None,
     ) -> int:
-        """RECORD messages as the SDK would write them, for records already in the stream's schema.
+        """RECORD messages as the SDK would write them, for records already in the stream's schema
+        (dictionaries, or structs whose fields are its properties).
 
         Returns how many were written."""
         head = self._heads.get(stream_name)

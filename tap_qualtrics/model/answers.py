@@ -65,6 +65,7 @@ __all__ = [
     "SOURCE_DEFINITION",
     "SOURCE_MAP",
     "SOURCE_RULE",
+    "AnswerRow",
     "ColumnMap",
     "ExportColumn",
     "build_column_map",
@@ -109,8 +110,8 @@ _RANK_KEY = re.compile(r"^G(?P<group>\d+)_(?P<choice>x?\d+)_RANK$")
 _GROUP_KEY = re.compile(r"^(?P<group>\d+)_GROUP$")
 _CARRIED = re.compile(r"^x\d+$")
 _NUMERIC_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?\Z")
-#: what ``ColumnMap.decompose`` does with one key: a mode (``_SKIP``, ``_EMBED``, ``_ORDER``, ``_ANSWER``)
-#: first, then what that mode needs (see ``ColumnMap._plan``)
+#: what ``ColumnMap.answer_rows`` does with one key, flat (see ``ColumnMap._plan``): a mode (``_SKIP``, ``_EMBED``,
+#: ``_ORDER``, ``_ANSWER``), the hash input, the column's structure, how to read its values
 Plan = tuple[Any, ...]
 _JSON = msgspec.json.Encoder(
     decimal_format="number"
@@ -119,6 +120,11 @@ _MAX_RULE_COLUMNS = 10_000  # keys resolved at run time that are remembered per 
 
 # plan modes
 _SKIP, _EMBED, _ANSWER, _ORDER = range(4)
+_SKIP_PLAN: Plan = (_SKIP, b"", None, None, None, None, None, None, None, False)
+_EMBED_PLAN: Plan = (_EMBED, b"", None, None, None, None, None, None, None, False)
+_UNREAD: Any = object()  # not in the cache yet
+_ANSWERED, _SEEN_UNANSWERED = False, True  # an answer row's ``is_seen_unanswered``
+_MAX_NUMBERS_KEPT = 4096  # value texts whose numeric copy is remembered per survey
 
 
 def _builtin_md5() -> Callable[[bytes], Any]:
@@ -132,6 +138,30 @@ def _builtin_md5() -> Callable[[bytes], Any]:
 
 
 _row_md5 = _builtin_md5()
+
+
+class AnswerRow(msgspec.Struct, gc=False):
+    """One ``response_answers`` row (docs/answer-model.md), in the order its RECORD message writes it.
+
+    A struct, not a dictionary: built from its fields in one call and written with its field names already
+    encoded, which is most of the cost of a row (a response has hundreds)."""
+
+    survey_id: str
+    response_id: str
+    answer_id: str
+    question_id: str | None
+    parent_question_id: str | None
+    sub_question_id: str | None
+    choice_id: str | None
+    loop_id: str | None
+    column: str
+    kind: str
+    value: str | None
+    value_number: int | float | Decimal | None
+    label: str | None
+    text: str | None
+    is_seen_unanswered: bool
+    last_modified_date: str | None
 
 
 class ColumnMap:
@@ -148,6 +178,9 @@ class ColumnMap:
         self._plans: dict[str, Plan] = {
             key: self._plan(column) for key, column in self.columns.items()
         }
+        self._numbers: dict[
+            str, int | float | Decimal | None
+        ] = {}  # value text -> its numeric copy
         #: keys met in responses that the map did not list, resolved by rule (docs/answer-model.md)
         self.rule_columns: dict[str, ExportColumn] = {}
 
@@ -175,19 +208,47 @@ class ColumnMap:
         displayed_fields: Iterable[str] | None = None,
         last_modified_date: str | None = None,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """``(response_answers rows, response_embedded_data rows)`` of one response, as dictionaries (the
+        rows of :meth:`answer_rows`, for the SDK's record path and for readers)."""
+        answers, embedded = self.answer_rows(
+            response_id, values, labels, displayed_fields, last_modified_date
+        )
+        return [msgspec.structs.asdict(row) for row in answers], embedded
+
+    def answer_rows(
+        self,
+        response_id: str,
+        values: Mapping[str, Any],
+        labels: Mapping[str, Any] | None = None,
+        displayed_fields: Iterable[str] | None = None,
+        last_modified_date: str | None = None,
+    ) -> tuple[list[AnswerRow], list[dict[str, Any]]]:
         """``(response_answers rows, response_embedded_data rows)`` of one response."""
-        answers: list[dict[str, Any]] = []
+        answers: list[AnswerRow] = []
         embedded: list[dict[str, Any]] = []
         labels = labels if labels is not None else {}
         plans = self._plans
+        numbers = self._numbers
         prefix = f"{self.survey_id}|{response_id}|".encode()
         md5 = _row_md5
+        row = AnswerRow
         survey_id = self.survey_id
         for key, value in values.items():
             plan = plans.get(key)
             if plan is None:
                 plan = self._plan_by_rule(key)
-            mode = plan[0]
+            (
+                mode,
+                tail,
+                question_id,
+                parent_id,
+                sub_id,
+                choice_id,
+                loop_id,
+                kind,
+                recodes,
+                is_text,
+            ) = plan
             if mode == _SKIP or value is None:
                 continue
             if mode == _EMBED:
@@ -201,84 +262,96 @@ class ColumnMap:
                     }
                 )
                 continue
-            # the column's fixed structure (a tuple: building each row as one dict display is cheapest)
-            question_id, parent_id, sub_id, choice_id, loop_id, kind = plan[1]
-            tail = plan[2]
             label = labels.get(key)
             if mode == _ORDER:
+                # ``recodes`` here: whether the items are rows (sub-questions), not choices
                 order = value if value.__class__ is list else [value]
-                row_items = plan[3]
                 names = label if label.__class__ is list and len(label) == len(order) else None
-                for position, raw in enumerate(order, start=1):
-                    item = raw if raw.__class__ is str else _text(raw)
+                for position, shown in enumerate(order, start=1):
+                    item = shown if shown.__class__ is str else _text(shown)
                     answers.append(
-                        {
-                            "survey_id": survey_id,
-                            "response_id": response_id,
-                            "answer_id": md5(prefix + tail + item.encode()).hexdigest(),
-                            "question_id": question_id,
-                            "parent_question_id": parent_id,
-                            "sub_question_id": item if row_items else sub_id,
-                            "choice_id": None if row_items else item,
-                            "loop_id": loop_id,
-                            "column": key,
-                            "kind": kind,
-                            "value": str(position),
-                            "value_number": position,
-                            "label": _label(names[position - 1]) if names is not None else None,
-                            "text": None,
-                            "is_seen_unanswered": False,
-                            "last_modified_date": last_modified_date,
-                        }
+                        row(
+                            survey_id,
+                            response_id,
+                            md5(prefix + tail + item.encode()).hexdigest(),
+                            question_id,
+                            parent_id,
+                            item if recodes else sub_id,
+                            None if recodes else item,
+                            loop_id,
+                            key,
+                            kind,
+                            str(position),
+                            position,
+                            _label(names[position - 1]) if names is not None else None,
+                            None,
+                            _ANSWERED,
+                            last_modified_date,
+                        )
                     )
                 continue
-            recodes, is_text = plan[3], plan[4]
             if value.__class__ is list:
                 names = label if label.__class__ is list and len(label) == len(value) else None
                 for index, item in enumerate(value):
                     raw = item if item.__class__ is str else _text(item)
                     answers.append(
-                        {
-                            "survey_id": survey_id,
-                            "response_id": response_id,
-                            "answer_id": md5(prefix + tail + raw.encode()).hexdigest(),
-                            "question_id": question_id,
-                            "parent_question_id": parent_id,
-                            "sub_question_id": sub_id,
-                            "choice_id": recodes.get(raw) if recodes is not None else choice_id,
-                            "loop_id": loop_id,
-                            "column": key,
-                            "kind": kind,
-                            "value": raw,
-                            "value_number": None if is_text else _number(item),
-                            "label": _label(names[index]) if names is not None else None,
-                            "text": raw if is_text else None,
-                            "is_seen_unanswered": False,
-                            "last_modified_date": last_modified_date,
-                        }
+                        row(
+                            survey_id,
+                            response_id,
+                            md5(prefix + tail + raw.encode()).hexdigest(),
+                            question_id,
+                            parent_id,
+                            sub_id,
+                            recodes.get(raw) if recodes is not None else choice_id,
+                            loop_id,
+                            key,
+                            kind,
+                            raw,
+                            None if is_text else _number(item),
+                            _label(names[index]) if names is not None else None,
+                            raw if is_text else None,
+                            _ANSWERED,
+                            last_modified_date,
+                        )
                     )
                 continue
             cls = value.__class__
-            raw = (
-                value if cls is str else str(value) if cls is int or cls is float else _text(value)
-            )
-            row = plan[
-                5
-            ].copy()  # the column's fixed fields, in schema order (cheaper than a literal)
-            row["response_id"] = response_id
-            row["answer_id"] = md5(prefix + tail).hexdigest()
-            if recodes is not None:
-                row["choice_id"] = recodes.get(raw)
-            row["column"] = key
-            row["value"] = raw
-            if is_text:
-                row["text"] = raw
+            if cls is int:  # the commonest value: a recode or a count
+                raw = str(value)
+                number: int | float | Decimal | None = value
+            elif cls is str:
+                raw = value
+                if is_text:
+                    number = None
+                else:  # the same few texts over and over (scale points, recodes)
+                    number = numbers.get(raw, _UNREAD)
+                    if number is _UNREAD:
+                        number = _number(raw)
+                        if len(numbers) < _MAX_NUMBERS_KEPT:
+                            numbers[raw] = number
             else:
-                row["value_number"] = _number(value)
-            if label is not None:
-                row["label"] = label if label.__class__ is str else _label(label)
-            row["last_modified_date"] = last_modified_date
-            answers.append(row)
+                raw = str(value) if cls is float else _text(value)
+                number = None if is_text else _number(value)
+            answers.append(
+                row(
+                    survey_id,
+                    response_id,
+                    md5(prefix + tail).hexdigest(),
+                    question_id,
+                    parent_id,
+                    sub_id,
+                    recodes.get(raw) if recodes is not None else choice_id,
+                    loop_id,
+                    key,
+                    kind,
+                    raw,
+                    None if is_text else number,
+                    label if label is None or label.__class__ is str else _label(label),
+                    raw if is_text else None,
+                    _ANSWERED,
+                    last_modified_date,
+                )
+            )
         if displayed_fields:
             emitted: set[str] = set()
             for key in displayed_fields:
@@ -288,29 +361,29 @@ class ColumnMap:
                 plan = plans.get(key)
                 if plan is None:
                     plan = self._plan_by_rule(key)
-                if plan[0] != _ANSWER:
+                mode, tail, question_id, parent_id, sub_id, choice_id, loop_id, kind, _, _ = plan
+                if mode != _ANSWER:
                     continue
                 emitted.add(key)
-                question_id, parent_id, sub_id, choice_id, loop_id, kind = plan[1]
                 answers.append(
-                    {
-                        "survey_id": survey_id,
-                        "response_id": response_id,
-                        "answer_id": md5(prefix + plan[2]).hexdigest(),
-                        "question_id": question_id,
-                        "parent_question_id": parent_id,
-                        "sub_question_id": sub_id,
-                        "choice_id": choice_id,
-                        "loop_id": loop_id,
-                        "column": key,
-                        "kind": kind,
-                        "value": None,
-                        "value_number": None,
-                        "label": None,
-                        "text": None,
-                        "is_seen_unanswered": True,
-                        "last_modified_date": last_modified_date,
-                    }
+                    row(
+                        survey_id,
+                        response_id,
+                        md5(prefix + tail).hexdigest(),
+                        question_id,
+                        parent_id,
+                        sub_id,
+                        choice_id,
+                        loop_id,
+                        key,
+                        kind,
+                        None,
+                        None,
+                        None,
+                        None,
+                        _SEEN_UNANSWERED,
+                        last_modified_date,
+                    )
                 )
         return answers, embedded
 
@@ -347,11 +420,12 @@ class ColumnMap:
         return plan
 
     def _plan(self, column: ExportColumn) -> Plan:
-        """What ``decompose`` needs per key: mode, the column's structure, hash input, how to read values."""
+        """What ``answer_rows`` needs per key, flat: mode, hash input, the column's structure, how to read
+        values (the choice recode table, or for display order whether its items are rows; whether text)."""
         if column.kind == KIND_METADATA:
-            return (_SKIP,)
+            return _SKIP_PLAN
         if column.kind == KIND_EMBEDDED_DATA:
-            return (_EMBED,)
+            return _EMBED_PLAN
         structure = (
             column.question_id,
             column.parent_question_id,
@@ -366,7 +440,7 @@ class ColumnMap:
             column.kind == KIND_DISPLAY_ORDER
         ):  # rows (``_DO`` of a matrix) or choices (``_ADO``, others)
             rows = unit is not None and bool(unit.rows) and not column.column.endswith("_ADO")
-            return (_ORDER, structure, tail, rows)
+            return (_ORDER, tail, *structure, rows, False)
         coded = (
             column.kind == KIND_ANSWER
             and column.choice_id is None
@@ -374,25 +448,7 @@ class ColumnMap:
             and unit.choices
         )
         recodes = unit.recode_to_choice() if coded and unit is not None else None
-        template = {
-            "survey_id": self.survey_id,
-            "response_id": None,
-            "answer_id": None,
-            "question_id": column.question_id,
-            "parent_question_id": column.parent_question_id,
-            "sub_question_id": column.sub_question_id,
-            "choice_id": column.choice_id,
-            "loop_id": column.loop_id,
-            "column": column.column,
-            "kind": column.kind,
-            "value": None,
-            "value_number": None,
-            "label": None,
-            "text": None,
-            "is_seen_unanswered": False,
-            "last_modified_date": None,
-        }
-        return (_ANSWER, structure, tail, recodes, column.kind == KIND_TEXT_ENTRY, template)
+        return (_ANSWER, tail, *structure, recodes, column.kind == KIND_TEXT_ENTRY)
 
 
 # ---------------------------------------------------------------------------------------------------

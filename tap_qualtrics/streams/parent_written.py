@@ -8,9 +8,10 @@ SCHEMA once, the rows straight to the tap's writer, counted per partition in the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import msgspec
 from singer_sdk import metrics
 from singer_sdk.helpers.types import Context, Record
 
@@ -46,8 +47,9 @@ class ParentWrittenStream(QualtricsStream):
         if counter is not None:
             counter.exit()
 
-    def write_rows(self, rows: list[dict[str, Any]]) -> None:
-        """RECORD messages for ``rows`` (already in this stream's schema), in the order given."""
+    def write_rows(self, rows: Sequence[Mapping[str, Any] | msgspec.Struct]) -> None:
+        """RECORD messages for ``rows`` (already in this stream's schema: dictionaries, or structs whose fields
+        are its properties), in the order given."""
         limit = self.ABORT_AT_RECORD_COUNT
         if limit is not None:  # dry runs (--test, the SDK test suite) cap every stream
             rows = rows[: max(0, limit - self._written)]
@@ -59,6 +61,8 @@ class ParentWrittenStream(QualtricsStream):
         writer = self.record_writer
         if writer is None:
             for row in rows:
-                self._write_record_message(row)
+                self._write_record_message(
+                    msgspec.structs.asdict(row) if isinstance(row, msgspec.Struct) else dict(row)
+                )
             return
         writer.write_records(self.name, rows, self._stream_version)

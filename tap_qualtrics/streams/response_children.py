@@ -7,7 +7,7 @@ line: for 200,000 responses, 200,000 of each. :class:`ResponseChildren`, owned b
 owner; its children are found among the owner's own child streams), does instead:
 
 * write the SCHEMA of each selected child once, when the owner starts syncing;
-* decompose each response right before the owner yields it (:meth:`ColumnMap.decompose`) and write its
+* decompose each response right before the owner yields it (:meth:`ColumnMap.answer_rows`) and write its
   rows at once to the tap's one writer: a response's rows always precede the response itself and the STATE
   that covers it, so a run resumed from any STATE has every row of every response before its bookmark, and
   no second export is needed;
@@ -95,7 +95,7 @@ class ResponseChildren:
             if embedded:
                 self._embedded.write_rows(embedded)
             return
-        answers, embedded = column_map.decompose(
+        answers, embedded = column_map.answer_rows(
             record["response_id"],
             values,
             record.get("labels"),
