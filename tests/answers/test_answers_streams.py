@@ -298,3 +298,14 @@ def test_deselected_properties_take_the_sdk_path(sb: Any, workdirs: Any, discove
     assert run.returncode == 0, run.stderr
     rows = run.records("response_answers")
     assert rows and all("text" not in r and "label" not in r and "value" in r for r in rows)
+    # the same rows as the direct path writes (structs there, dictionaries here), but for those two
+    direct = run_tap_process(
+        token_config(sb), workdirs(), catalog=select(discovered, {"response_answers"})
+    )
+    assert direct.returncode == 0, direct.stderr
+    expected = [
+        {k: v for k, v in r.items() if k not in ("text", "label")}
+        for r in direct.records("response_answers")
+    ]
+    assert any(r["label"] is not None for r in direct.records("response_answers"))
+    assert rows == expected
