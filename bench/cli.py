@@ -15,8 +15,14 @@ import requests
 from bench.account_scale import account_scale
 from bench.account_scale import table as account_scale_table
 from bench.deletions import deletions
-from bench.floor import measure_floor
-from bench.peers import PEERS_INSTALL, baseline_tap, qualtricsapi, qualtricsapi_installed
+from bench.floor import measure_csv_floor, measure_floor
+from bench.peers import (
+    CSV_EXPORT,
+    PEERS_INSTALL,
+    baseline_tap,
+    qualtricsapi,
+    qualtricsapi_installed,
+)
 from bench.sandbox_export import download_export
 from bench.subsets import subsets
 from bench.taprun import available_streams, one_survey, run_tap, selected_catalog
@@ -79,7 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--peers",
         action="store_true",
-        help=f"throughput: also export the same survey with the QualtricsAPI library ({PEERS_INSTALL})",
+        help=(
+            "throughput: also export the same survey with the QualtricsAPI library "
+            f"({PEERS_INSTALL}), and time the least a tap could do with its CSV (values only)"
+        ),
     )
     parser.add_argument(
         "--deletion-questions",
@@ -197,6 +206,13 @@ def throughput(
             }
         if peers:
             compared["qualtricsapi"] = qualtricsapi(handle, survey_id, workdir)
+            csv_seconds, csv_cpu, csv_count = measure_csv_floor(workdir / CSV_EXPORT)
+            compared["csv_floor"] = {
+                "seconds": round(csv_seconds, 2),
+                "cpu_seconds": round(csv_cpu, 2),
+                "responses": csv_count,
+                "over_qualtricsapi": round(csv_seconds / compared["qualtricsapi"]["seconds"], 2),
+            }
     # The floor again after the tap: the two bracket the tap run on a machine whose load changes.
     floor_after, floor_cpu_after, _ = measure_floor(export_zip)
     floor_seconds = (floor_before + floor_after) / 2
@@ -352,7 +368,11 @@ def _table(report: dict[str, Any]) -> str:
             row.format(f"peak RSS at {n} responses (MB)", big["peak_rss_mb"]),
             row.format("exact response-ID set vs sandbox truth", str(big["exact_ids"])),
         ]
-        for name, what in (("baseline", "baseline tap"), ("qualtricsapi", "QualtricsAPI")):
+        for name, what in (
+            ("baseline", "baseline tap"),
+            ("qualtricsapi", "QualtricsAPI"),
+            ("csv_floor", "values-only CSV floor"),
+        ):
             other = big.get(name)
             if other:
                 lines += [
@@ -360,8 +380,13 @@ def _table(report: dict[str, Any]) -> str:
                         f"{what}: seconds / floor ratio", f"{other['seconds']} / {other['ratio']}"
                     ),
                     row.format(f"  tap time / {what} time", other["tap_over_this"]),
-                    row.format("  peak RSS (MB)", other["peak_rss_mb"]),
                 ]
+                if "peak_rss_mb" in other:
+                    lines.append(row.format("  peak RSS (MB)", other["peak_rss_mb"]))
+                if "over_qualtricsapi" in other:
+                    lines.append(
+                        row.format(f"  {what} time / QualtricsAPI time", other["over_qualtricsapi"])
+                    )
     if small:
         lines += [
             row.format(f"peak RSS at {small['responses']} responses (MB)", small["peak_rss_mb"]),

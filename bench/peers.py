@@ -17,6 +17,7 @@ from bench.sandbox_export import prepare_export
 from bench.taprun import REPO, TIME, TapResult, run_tap
 
 PEERS_INSTALL = "pip install -e '.[peers]'"
+CSV_EXPORT = "qualtricsapi-export.zip"  # the CSV export QualtricsAPI read, kept for the CSV floor
 
 
 def baseline_tap(
@@ -35,11 +36,12 @@ def qualtricsapi_installed() -> bool:
 def qualtricsapi(handle: Any, survey_id: str, workdir: Path) -> dict[str, Any]:
     """QualtricsAPI's ``get_survey_responses`` (CSV export into pandas) as a process of its own: wall time,
     peak RSS and the data frame's size. Its CSV export is made once beforehand, as the tap's ndjson export
-    is, so both times leave out the sandbox's export generation."""
+    is, so both times leave out the sandbox's export generation; a copy is left in ``workdir / CSV_EXPORT``."""
     file_url = prepare_export(handle, survey_id, {"format": "csv"})
     with requests.get(file_url, headers={"X-API-TOKEN": handle.api_token}, timeout=600) as r:
         r.raise_for_status()
         export_bytes = len(r.content)
+        (workdir / CSV_EXPORT).write_bytes(r.content)
     rss_path = workdir / "qualtricsapi-maxrss.txt"
     command = [TIME, "-f", "%M %U %S", "-o", str(rss_path), sys.executable, "-m"]
     command += ["bench.qualtricsapi_client", handle.base_url, handle.api_token, survey_id]
