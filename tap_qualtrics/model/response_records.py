@@ -4,7 +4,7 @@ Two ways to build the same record:
 
 * :func:`response_record` from a parsed response (a dict), for every consumer;
 * :func:`raw_response_record` from the export's line itself, for a record that goes straight to the tap's
-  writer: only the metadata is parsed, and ``values``, ``labels`` and ``displayed_values`` stay the
+  writer (:func:`with_parsed_answers` parses what its answer rows read): only the metadata is parsed, and ``values``, ``labels`` and ``displayed_values`` stay the
   exported JSON text (:class:`msgspec.Raw`), written back as they came. Parsing a wide response into
   dicts and writing it again is most of what a sync costs; the answers need neither. It declines (``None``)
   every line the parsed path would change (text that is not UTF-8, escapes that are normalised, a
@@ -136,6 +136,7 @@ _ExportedMetadata = msgspec.defstruct(
 _RESPONSE_DECODER = msgspec.json.Decoder(_ExportedResponse)
 # numbers exact, as the parsed path reads them
 _METADATA_DECODER = msgspec.json.Decoder(_ExportedMetadata, float_hook=decimal.Decimal)
+_EXACT_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 _OPEN_OBJECT = ord("{")
 _BACKSLASH = ord("\\")
 
@@ -175,6 +176,18 @@ def raw_response_record(
     shown = exported.displayed_values
     record["displayed_values"] = shown if _is_object(shown) else None
     return record
+
+
+def with_parsed_answers(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record of :func:`raw_response_record` as the answer rows read it: ``values`` and ``labels``
+    parsed, numbers exact, as the parsed path reads them (the lines it accepts need no normalising);
+    ``displayed_values``, which no answer row reads, stays text."""
+    parsed = dict(record)
+    for key in ("values", "labels"):
+        part = record[key]
+        if isinstance(part, msgspec.Raw):
+            parsed[key] = _EXACT_DECODER.decode(part)
+    return parsed
 
 
 def _is_object(raw: msgspec.Raw) -> bool:

@@ -37,7 +37,11 @@ from tap_qualtrics.exports.pipeline import ExportPipeline
 from tap_qualtrics.exports.windows import split_window
 from tap_qualtrics.http.errors import QualtricsAuthError, error_reason
 from tap_qualtrics.model.coerce import exported_response_count
-from tap_qualtrics.model.response_records import raw_response_record, response_record
+from tap_qualtrics.model.response_records import (
+    raw_response_record,
+    response_record,
+    with_parsed_answers,
+)
 from tap_qualtrics.model.timestamps import api_timestamp, normalize_or_none
 from tap_qualtrics.streams.response_exports import ResponseExportStream
 
@@ -359,16 +363,16 @@ class ResponsesStream(ResponseExportStream):
         self, spool: Any, survey_id: str, start: str | None, *, sorted_export: bool = True
     ) -> Iterator[Record]:
         children = self._response_children()
-        # Records that go straight to the writer keep their answers as the exported JSON text; the answer
-        # rows and the SDK's record path need them parsed.
-        raw = self.record_writer is not None and not children.active
+        # Records that go straight to the writer keep their answers as the exported JSON text (the answer
+        # rows get them parsed); the SDK's record path needs them parsed.
+        raw = self.record_writer is not None
         latest = start
-        untyped: list[
-            str
-        ] = []  # metadata keys of the current response that do not fit their columns
+        # metadata keys of the current response that do not fit their columns
+        untyped: list[str] = []
         for line in export_lines(spool):
             untyped.clear()
             record = raw_response_record(survey_id, line, untyped) if raw else None
+            from_line = record is not None
             if record is None:
                 untyped.clear()
                 exported = parse_response(line)
@@ -395,9 +399,10 @@ class ResponsesStream(ResponseExportStream):
                     survey_id,
                     ", ".join(untyped),
                 )
-            children.write(
-                record
-            )  # the response's answer rows go out before it (and the STATE after it)
+            if (
+                children.active
+            ):  # the response's answer rows go out before it (and the STATE after it)
+                children.write(with_parsed_answers(record) if from_line else record)
             yield record
         children.report(survey_id)
 

@@ -17,6 +17,7 @@ from tap_qualtrics.model.response_records import (
     escapes_to_normalize,
     raw_response_record,
     response_record,
+    with_parsed_answers,
 )
 from tap_qualtrics.output import dumps
 
@@ -48,6 +49,11 @@ def _assert_same_or_declined(line: bytes) -> bool:
     parsed, parsed_untyped = _parsed_path(line)
     assert _written(raw) == _written(parsed)
     assert raw_untyped == parsed_untyped
+    # what the answer rows read: the same objects, types included (exact numbers stay Decimal)
+    answered = with_parsed_answers(raw)
+    assert parsed is not None
+    for key in ("values", "labels", "displayed_fields", "response_id", "last_modified_date"):
+        assert repr(answered[key]) == repr(parsed[key]), key
     return True
 
 
