@@ -4,6 +4,7 @@ records every call: what runs when, with which settings and system directory, wh
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -198,6 +199,17 @@ def test_three_shards_run_in_parallel_between_prepare_and_activate(project: dict
         ("SCHEMA", "mailing_lists"),
     ]
     assert prepare["end"] < min(run["start"] for run in runs)
+    # and its commands one at a time: the first may create a new project's system database
+    first_step = sorted(
+        (c for c in calls if c["end"] <= min(run["start"] for run in runs)),
+        key=lambda c: c["start"],
+    )
+    assert [c["args"][-2:] for c in first_step] == [
+        ["print", "tap-qualtrics"],
+        ["--dump=catalog", "tap-qualtrics"],
+        ["invoke", "target-postgres"],
+    ]
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(first_step))
     # last: the oldest complete read of the stream the shards share, once all three had one
     activate = [c for c in calls if c["args"][-2:] == ["invoke", "target-postgres"]][-1]
     assert activate["start"] > max(run["end"] for run in runs)
