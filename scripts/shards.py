@@ -28,7 +28,7 @@ import meltano_setup
 
 OUT = meltano_setup.ROOT / "demo-output" / "shards"
 PGDATA = OUT / "postgres"
-SCHEMA = "qualtrics"
+SCHEMA = demo.SCHEMA  # the same schema, read by demo.table_counts
 SANDBOX = demo.SANDBOX
 
 
@@ -79,16 +79,8 @@ def main() -> int:
 
 
 def _summary(db: Any, truth: dict[str, Any]) -> bool:
-    tables = [
-        name
-        for (name,) in db.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
-            [SCHEMA],
-        ).fetchall()
-    ]
     print(f"\nRows per table in schema {SCHEMA}:")
-    for table in tables:
-        (rows,) = db.execute(f'SELECT count(*) FROM {SCHEMA}."{table}"').fetchone()
+    for table, rows in demo.table_counts(db).items():
         print(f"  {table:<36} {rows:>7}")
     loaded = {
         (survey, response)
