@@ -29,14 +29,13 @@ from typing import IO, Any, Protocol, cast
 
 import msgspec
 
-from tap_qualtrics.model.response_records import escapes_to_normalize
+from tap_qualtrics.model.response_records import EXACT_JSON, escapes_to_normalize
 from tap_qualtrics.model.timestamps import api_timestamp, parse_timestamp
 
 #: Every number keeps its exact value: integers of any size stay ``int`` (orjson turns those past 64 bits
 #: into floats), and fractions are read as ``Decimal`` (so ``0.1000000000000000055511`` or ``1e400`` are
 #: not rounded to a double). Writers emit a ``Decimal`` as the same JSON number.
-_EXACT_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
-_loads = _EXACT_DECODER.decode
+_loads = EXACT_JSON.decode
 
 MAX_POLL_INTERVAL_SECONDS = 30.0
 START_MARGIN = datetime.timedelta(seconds=1)

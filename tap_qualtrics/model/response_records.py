@@ -4,8 +4,9 @@ Two ways to build the same record:
 
 * :func:`response_record` from a parsed response (a dict), for every consumer;
 * :func:`raw_response_record` from the export's line itself, for a record that goes straight to the tap's
-  writer (:func:`with_parsed_answers` parses what its answer rows read): only the metadata is parsed, and ``values``, ``labels`` and ``displayed_values`` stay the
-  exported JSON text (:class:`msgspec.Raw`), written back as they came. Parsing a wide response into
+  writer: only the metadata is parsed, and ``values``, ``labels`` and ``displayed_values`` stay the
+  exported JSON text (:class:`msgspec.Raw`), written back as they came (:func:`with_parsed_answers` parses
+  what the record's answer rows read). Parsing a wide response into
   dicts and writing it again is most of what a sync costs; the answers need neither. It declines (``None``)
   every line the parsed path would change (text that is not UTF-8, escapes that are normalised, a
   shape that is not the export's), so both give the same record.
@@ -109,6 +110,10 @@ def _metadata_record(
     return record
 
 
+#: how every exported response is parsed: numbers exact (Decimal), so none loses digits
+EXACT_JSON = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+
 # -- from the exported line ---------------------------------------------------------------------------------
 
 _ABSENT = msgspec.Raw()  # an empty Raw: the key was not in the line
@@ -136,7 +141,6 @@ _ExportedMetadata = msgspec.defstruct(
 _RESPONSE_DECODER = msgspec.json.Decoder(_ExportedResponse)
 # numbers exact, as the parsed path reads them
 _METADATA_DECODER = msgspec.json.Decoder(_ExportedMetadata, float_hook=decimal.Decimal)
-_EXACT_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 _OPEN_OBJECT = ord("{")
 _BACKSLASH = ord("\\")
 
@@ -186,7 +190,7 @@ def with_parsed_answers(record: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("values", "labels"):
         part = record[key]
         if isinstance(part, msgspec.Raw):
-            parsed[key] = _EXACT_DECODER.decode(part)
+            parsed[key] = EXACT_JSON.decode(part)
     return parsed
 
 

@@ -399,9 +399,8 @@ class ResponsesStream(ResponseExportStream):
                     survey_id,
                     ", ".join(untyped),
                 )
-            if (
-                children.active
-            ):  # the response's answer rows go out before it (and the STATE after it)
+            # the response's answer rows go out before it (and the STATE after it)
+            if children.active:
                 children.write(with_parsed_answers(record) if from_line else record)
             yield record
         children.report(survey_id)
