@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from tap_qualtrics_orchestration.meltano import stop_meltano
+
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO_REQUIREMENT = "meltano==4.4.1"
 MELTANO_VENV = ROOT / ".meltano-venv"
@@ -31,8 +33,6 @@ LOCK = ROOT / ".meltano-venv.lock"
 #: Options of every Meltano command run from here: plain log lines, and the project's .env (a user's real
 #: credentials) ignored: the caller passes every setting it wants in the environment.
 _ISOLATED = ["--log-format=uncolored", "--env-file", os.devnull]
-#: Seconds an interrupted Meltano run gets to stop its plugins before it is killed.
-STOP_TIMEOUT = 20
 
 
 class SetupError(RuntimeError):
@@ -175,13 +175,7 @@ def stream_meltano(
         finally:
             # Interrupted (Ctrl-C reaches Meltano too, SIGTERM only us): let Meltano stop its plugins before
             # the caller tears down what they use (the sandbox, the database).
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_meltano(process)
 
 
 def _installed_meltano() -> str | None:

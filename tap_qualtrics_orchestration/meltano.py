@@ -107,13 +107,7 @@ class MeltanoProject:
                                 sink.flush()
                     returncode = process.wait()
                 finally:
-                    if process.poll() is None:  # interrupted: let Meltano stop its plugins first
-                        process.terminate()
-                        try:
-                            process.wait(timeout=STOP_SECONDS)
-                        except subprocess.TimeoutExpired:
-                            process.kill()
-                            process.wait()
+                    stop_meltano(process)
             stdout_file.seek(0)
             return MeltanoResult(returncode, stdout_file.read(), list(tail))
 
@@ -154,6 +148,19 @@ class MeltanoProject:
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONHOME"}}
         env.setdefault("NO_COLOR", "1")
         return env
+
+
+def stop_meltano(process: subprocess.Popen[str]) -> None:
+    """A Meltano command still running after an interruption: ask it to stop, so it stops its plugins before
+    what they use goes away, and kill it after ``STOP_SECONDS``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass(frozen=True)
