@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Test files run on up to 4 worker processes (pytest-xdist; one per core), each file's tests in one worker so a
+# module's fixtures (a sandbox, a Meltano project, a schema) are built once. PYTEST_WORKERS=-n0 runs serially.
+PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
 
 .PHONY: demo shards psql meltano test lint bench sandbox clean
 
@@ -36,7 +39,7 @@ psql: $(VENV)/.installed
 	$(PY) scripts/local_postgres.py psql $(PGDATA) $(PSQL_ARGS)
 
 test: $(VENV)/.installed
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # ruff (every rule, the ignores commented in pyproject.toml), ruff format, and mypy --strict on the tap
 lint: $(VENV)/.installed
