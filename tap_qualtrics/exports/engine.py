@@ -25,10 +25,11 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Protocol, cast
+from typing import IO, Any, Protocol
 
 import msgspec
 
+from tap_qualtrics.exports.inflate import InflateAhead
 from tap_qualtrics.model.response_records import EXACT_JSON, escapes_to_normalize
 from tap_qualtrics.model.timestamps import api_timestamp, parse_timestamp
 
@@ -203,10 +204,8 @@ def export_lines(spool: IO[bytes]) -> Iterator[bytes]:
                         continue
                     with (
                         archive.open(member) as compressed,
-                        # a zip member reads like a raw stream; buffering it makes line reads cheap
-                        io.BufferedReader(
-                            cast("io.RawIOBase", compressed), READ_BUFFER_BYTES
-                        ) as lines,
+                        # inflated on another core; buffering it makes line reads cheap
+                        io.BufferedReader(InflateAhead(compressed), READ_BUFFER_BYTES) as lines,
                     ):
                         yield from _response_lines(lines)
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
