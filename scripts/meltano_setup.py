@@ -4,7 +4,8 @@ Meltano lives in its own venv (``.meltano-venv/``): it pins ``sqlalchemy<2.1`` a
 tap's ``.venv`` does not have to agree with. ``meltano install`` puts every plugin of ``meltano.yml`` into
 ``.meltano/``. A stamp file records what was installed, so later calls return at once; a lock keeps two
 processes (``make demo`` and a test run, say) from installing at the same time or running Meltano while the
-other installs. Used by ``scripts/demo.py`` and ``tests/e2e``; ``python scripts/meltano_setup.py`` installs.
+other installs. Commands run in parallel (each with its own ``.meltano/run/``, as the shards' commands do).
+Used by ``scripts/demo.py`` and ``tests/e2e``; ``python scripts/meltano_setup.py`` installs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from tap_qualtrics_orchestration.meltano import stop_meltano
+from tap_qualtrics_orchestration.meltano import MeltanoProject, stop_meltano
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO_REQUIREMENT = "meltano==4.4.1"
@@ -40,15 +41,25 @@ class SetupError(RuntimeError):
 
 
 @contextmanager
-def project_lock() -> Iterator[None]:
-    """Exclusive lock over the Meltano venv and .meltano/ (installs, and runs that share .meltano/run/)."""
+def project_lock(*, shared: bool = False) -> Iterator[None]:
+    """A lock over the Meltano venv and .meltano/: exclusive to install, shared to run commands."""
     LOCK.touch(exist_ok=True)
     with LOCK.open("r") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def command_env(env: Mapping[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """The environment for one Meltano command (:func:`meltano_env`) that may run beside others: held under
+    the shared lock (no install meanwhile) and with a private ``.meltano/run/``, where Meltano writes the
+    extractor's catalog and state at fixed paths and deletes them when the command ends."""
+    full = meltano_env(env)
+    with project_lock(shared=True), MeltanoProject(ROOT, env=full).private_system_dir() as private:
+        yield {**full, **private}
 
 
 def fingerprint() -> str:
@@ -75,16 +86,17 @@ def ensure_installed(log: Callable[[str], None] = print) -> Path:
     """Make sure Meltano and every plugin are installed; return the ``meltano`` executable.
 
     ``.meltano/`` is kept private to its owner (0700): Meltano writes each run's plugin configuration, with
-    the credentials, to ``.meltano/run/`` and leaves it there when a run is killed."""
+    the credentials, to ``.meltano/run/`` and leaves it there when a run is killed. Checking takes the shared
+    lock, so it does not wait for commands running meanwhile; only an install takes the exclusive one."""
+    with project_lock(shared=True):
+        if _installed():
+            _keep_private(ROOT / ".meltano")
+            return MELTANO
     with project_lock():
         _keep_private(ROOT / ".meltano")
+        if _installed():
+            return MELTANO
         wanted = fingerprint()
-        if STAMP.exists() and MELTANO.exists():
-            try:
-                if json.loads(STAMP.read_text()).get("fingerprint") == wanted:
-                    return MELTANO
-            except ValueError:
-                pass
         started = time.monotonic()
         if not MELTANO.exists() or _installed_meltano() != MELTANO_REQUIREMENT:
             log(
@@ -119,6 +131,16 @@ def _keep_private(directory: Path) -> None:
     directory.chmod(0o700)
 
 
+def _installed() -> bool:
+    """Whether Meltano and the plugins are installed as ``meltano.yml`` and ``pyproject.toml`` want them."""
+    if not (STAMP.exists() and MELTANO.exists()):
+        return False
+    try:
+        return bool(json.loads(STAMP.read_text()).get("fingerprint") == fingerprint())
+    except ValueError:
+        return False
+
+
 def meltano_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a Meltano process: ours, minus settings of another venv or a stray plugin config."""
     env = {
@@ -139,12 +161,12 @@ def run_meltano(
     *,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one Meltano command in the project (under the project lock); output captured, never raises."""
-    with project_lock():
+    """Run one Meltano command in the project (see :func:`command_env`); output captured, never raises."""
+    with command_env(env) as command:
         return subprocess.run(
             [str(MELTANO), *_ISOLATED, *args],
             cwd=ROOT,
-            env=meltano_env(env),
+            env=command,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -156,11 +178,11 @@ def stream_meltano(
     args: list[str], env: Mapping[str, str], on_log_line: Callable[[str], None], log_file: Path
 ) -> int:
     """Run one Meltano command, handing each log line to ``on_log_line`` as it comes; returns the exit code."""
-    with project_lock(), log_file.open("a") as log:
+    with command_env(env) as command, log_file.open("a") as log:
         process = subprocess.Popen(
             [str(MELTANO), *_ISOLATED, *args],
             cwd=ROOT,
-            env=meltano_env(env),
+            env=command,
             stdout=log,
             stderr=subprocess.PIPE,
             text=True,

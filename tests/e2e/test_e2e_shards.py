@@ -133,7 +133,8 @@ def _orchestrate(project: MeltanoProject, *args: str) -> tuple[int, dict[str, st
         *args,
     ]
     started = time.monotonic()
-    with meltano_setup.project_lock():  # no `meltano install` of another test process meanwhile
+    # no `meltano install` of another process meanwhile (the orchestrator gives each command its own run/)
+    with meltano_setup.project_lock(shared=True):
         completed = subprocess.run(
             command,
             cwd=REPO,

@@ -61,9 +61,11 @@ def test_meltano_run_fails_when_the_tap_is_stopped(
             TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=fresh_schema,
             TAP_QUALTRICS_EXPORT_TIMEOUT_SECONDS="3600",
         )
-        # The project lock, as meltano_setup.run_meltano takes it: another session's Meltano run in this
-        # project would share (and clean up) .meltano/run/, the tap's catalog included.
-        with meltano_setup.project_lock(), (workdir / "meltano.log").open("w") as log:
+        # As meltano_setup.run_meltano runs it: no install meanwhile, and a .meltano/run/ of its own.
+        with (
+            meltano_setup.command_env(project.env) as command,
+            (workdir / "meltano.log").open("w") as log,
+        ):
             run = subprocess.Popen(
                 [
                     str(meltano_setup.MELTANO),
@@ -73,7 +75,7 @@ def test_meltano_run_fails_when_the_tap_is_stopped(
                     "target-postgres",
                 ],
                 cwd=meltano_setup.ROOT,
-                env=meltano_setup.meltano_env(project.env),
+                env=command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
