@@ -88,15 +88,15 @@ def ensure_installed(log: Callable[[str], None] = print) -> Path:
     ``.meltano/`` is kept private to its owner (0700): Meltano writes each run's plugin configuration, with
     the credentials, to ``.meltano/run/`` and leaves it there when a run is killed. Checking takes the shared
     lock, so it does not wait for commands running meanwhile; only an install takes the exclusive one."""
+    wanted = fingerprint()
     with project_lock(shared=True):
-        if _installed():
+        if _installed(wanted):
             _keep_private(ROOT / ".meltano")
             return MELTANO
     with project_lock():
         _keep_private(ROOT / ".meltano")
-        if _installed():
+        if _installed(wanted):
             return MELTANO
-        wanted = fingerprint()
         started = time.monotonic()
         if not MELTANO.exists() or _installed_meltano() != MELTANO_REQUIREMENT:
             log(
@@ -131,12 +131,12 @@ def _keep_private(directory: Path) -> None:
     directory.chmod(0o700)
 
 
-def _installed() -> bool:
-    """Whether Meltano and the plugins are installed as ``meltano.yml`` and ``pyproject.toml`` want them."""
+def _installed(wanted: str) -> bool:
+    """Whether Meltano and the plugins are installed as the :func:`fingerprint` ``wanted`` says."""
     if not (STAMP.exists() and MELTANO.exists()):
         return False
     try:
-        return bool(json.loads(STAMP.read_text()).get("fingerprint") == fingerprint())
+        return bool(json.loads(STAMP.read_text()).get("fingerprint") == wanted)
     except ValueError:
         return False
 

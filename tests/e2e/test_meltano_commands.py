@@ -34,9 +34,8 @@ def _try_lock(lock: Path, kind: str) -> str:
 def test_commands_share_the_lock_and_an_install_waits_for_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lock = (
-        tmp_path / "meltano.lock"
-    )  # not the project's: commands of other test workers hold that one
+    # not the project's lock: commands of other test workers hold that one
+    lock = tmp_path / "meltano.lock"
     monkeypatch.setattr(meltano_setup, "LOCK", lock)
     with meltano_setup.project_lock(shared=True):
         assert _try_lock(lock, "shared") == "taken"  # another command runs meanwhile
